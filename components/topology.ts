@@ -1,0 +1,52 @@
+/**
+ * Where each part of the platform answers, as seen from inside the platform's network.
+ * The Pulumi program passes Docker network aliases; the rehearsal passes loopback
+ * addresses. Renderers take these as inputs, so one renderer serves both.
+ */
+export interface ScrapeTargets {
+    /** A DNS name that resolves to every app replica (Docker's alias `app`), and their port. */
+    readonly app: { readonly dnsName: string; readonly port: number };
+    /** host:port of the nginx Prometheus exporter. */
+    readonly nginxExporter: string;
+    /** host:port of node-exporter. */
+    readonly nodeExporter: string;
+    /** host:port of cAdvisor; absent where no container runtime exists (the rehearsal). */
+    readonly cadvisor?: string;
+    /** host:port of the blackbox exporter. */
+    readonly blackboxExporter: string;
+    /** The HTTPS URL of /health through nginx that the blackbox exporter probes. */
+    readonly healthUrl: string;
+    /** host:port of Alertmanager. */
+    readonly alertmanager: string;
+    /** host:port of Prometheus itself. */
+    readonly prometheus: string;
+}
+
+/** The network aliases and ports of the containers on the platform's Docker network. */
+export const dockerTopology = {
+    app: { alias: "app", port: 3000 },
+    nginx: { alias: "nginx", httpPort: 80, httpsPort: 443, statusPort: 8081 },
+    nginxExporter: { alias: "nginx-exporter", port: 9113 },
+    nodeExporter: { alias: "node-exporter", port: 9100 },
+    cadvisor: { alias: "cadvisor", port: 8080 },
+    blackboxExporter: { alias: "blackbox-exporter", port: 9115 },
+    alertmanager: { alias: "alertmanager", port: 9093 },
+    prometheus: { alias: "prometheus", port: 9090 },
+    grafana: { alias: "grafana", port: 3000 },
+} as const;
+
+/** The scrape targets of the Docker deployment. */
+export function dockerScrapeTargets(): ScrapeTargets {
+    const t = dockerTopology;
+    const at = (c: { alias: string; port: number }): string => `${c.alias}:${c.port}`;
+    return {
+        app: { dnsName: t.app.alias, port: t.app.port },
+        nginxExporter: at(t.nginxExporter),
+        nodeExporter: at(t.nodeExporter),
+        cadvisor: at(t.cadvisor),
+        blackboxExporter: at(t.blackboxExporter),
+        healthUrl: `https://${t.nginx.alias}:${t.nginx.httpsPort}/health`,
+        alertmanager: at(t.alertmanager),
+        prometheus: at(t.prometheus),
+    };
+}
