@@ -1,0 +1,60 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * What runs: image, command, environment, files, limits, healthcheck, network alias.
+ * Kept apart from how it runs (components/dockerContainer.ts today, a Swarm service later)
+ * so that a second target can be added beside the single-host one.
+ */
+export interface Workload {
+    /** Image reference to run. */
+    readonly image: pulumi.Input<string>;
+    /** Replaces the image's command. */
+    readonly command?: readonly string[];
+    /** Plain environment; never a secret (a secret goes in `files` and NAME__FILE/NAME_FILE). */
+    readonly envs?: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Files written into the container at creation. */
+    readonly files?: readonly WorkloadFile[];
+    /** Resource limits. */
+    readonly limits: { readonly memoryMb: number; readonly cpus: number };
+    /** The container's own health probe. */
+    readonly healthcheck: Healthcheck;
+    /** Names other containers find this one by on the platform network. */
+    readonly aliases: readonly string[];
+    /** Named data volumes. */
+    readonly volumes?: readonly { readonly volumeName: pulumi.Input<string>; readonly containerPath: string; readonly readOnly?: boolean }[];
+    /** Host paths mounted read-only (exporters that read the host). */
+    readonly hostMounts?: readonly { readonly hostPath: string; readonly containerPath: string }[];
+    /** Published ports; `ip` 0.0.0.0 is public, anything else is local to the host. */
+    readonly ports?: readonly { readonly internal: number; readonly external: number; readonly ip: string }[];
+    /** uid[:gid] to run as, where the image allows a non-root user. */
+    readonly user?: string;
+    /** Root filesystem read-only, with `tmpfs` mounts for what must be written. */
+    readonly readOnlyRootFs?: boolean;
+    readonly tmpfs?: Readonly<Record<string, string>>;
+    /** Only cAdvisor needs it, to read every container's cgroups. */
+    readonly privileged?: boolean;
+    /** Seconds between SIGTERM and SIGKILL, so in-flight work can finish. */
+    readonly stopTimeoutSeconds?: number;
+}
+
+export interface WorkloadFile {
+    readonly path: string;
+    readonly content: pulumi.Input<string>;
+    /** Octal permissions, e.g. "0400" for a secret. */
+    readonly mode?: string;
+    /** Numeric uid that owns the file, so a non-root process can read a 0400 secret. */
+    readonly owner?: string;
+}
+
+export interface Healthcheck {
+    readonly test: readonly string[];
+    readonly intervalSeconds?: number;
+    readonly timeoutSeconds?: number;
+    readonly retries?: number;
+    readonly startPeriodSeconds?: number;
+}
+
+/** A healthcheck that runs `command` in a shell inside the container. */
+export function shellHealthcheck(command: string, startPeriodSeconds = 10): Healthcheck {
+    return { test: ["CMD-SHELL", command], startPeriodSeconds };
+}
