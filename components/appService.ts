@@ -1,0 +1,122 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { AppSettings } from "./settings";
+import { Workload, WorkloadFile } from "./workload";
+
+export interface AppServiceArgs {
+    /** Limits, gunicorn and request settings of each replica. */
+    readonly app: AppSettings;
+    /** How many replicas; each is its own container. */
+    readonly replicas: number;
+    /** Network and log rotation shared by the platform. */
+    readonly placement: DockerPlacement;
+    /** Secret files and their NAME_FILE variables (from AppSecrets). */
+    readonly secretFiles: readonly WorkloadFile[];
+    readonly secretFileEnvs: Readonly<Record<string, string>>;
+    /** Directory the secret files are written to (a volume, see below). */
+    readonly secretsDirectory: string;
+    /** Network alias every replica answers to; default `app`. */
+    readonly alias?: string;
+    /** Port gunicorn listens on; default 3000. */
+    readonly port?: number;
+    /** Directory holding the Dockerfile; default app/ beside this project. */
+    readonly buildContext?: string;
+}
+
+/** The uid the app's Dockerfile creates and runs as. */
+export const appUid = "10001";
+
+/**
+ * The Flask app under gunicorn, as `replicas` containers sharing one network alias, so
+ * nginx and Prometheus find every replica by DNS and a change of `replicas` touches only
+ * these containers. Each replica waits for its healthcheck, and each is created after the
+ * one before it, so a changed image or limit rolls through them one at a time while the
+ * old containers keep serving until their successors are healthy.
+ */
+export class AppService extends pulumi.ComponentResource {
+    public readonly imageRef: pulumi.Output<string>;
+    public readonly replicaNames: pulumi.Output<string>[];
+
+    constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("clinicalbdd:platform:AppService", name, {}, opts);
+        if (!Number.isInteger(args.replicas) || args.replicas < 1) {
+            throw new Error(`AppService ${name}: replicas must be a positive integer, got ${args.replicas}`);
+        }
+        const port = args.port ?? 3000;
+        this.imageRef = args.app.image
+            ? pulumi.output(args.app.image)
+            : buildLocalImage(`${name}-image`, args.buildContext ?? path.join(__dirname, "..", "app"), this);
+        // Docker refuses uploads into a read-only root filesystem unless the path is on a
+        // writable volume, so the secret files live on a small volume of their own.
+        const secretsVolume = new docker.Volume(`${name}-secrets`, {}, { parent: this });
+        const workload = appWorkload(args, this.imageRef, port, secretsVolume.name);
+
+        const replicas: docker.Container[] = [];
+        for (let i = 0; i < args.replicas; i++) {
+            replicas.push(
+                runOnDocker(appReplicaName(name, i), workload, args.placement, {
+                    parent: this,
+                    waitForHealthy: true,
+                    dependsOn: replicas.slice(-1),
+                }),
+            );
+        }
+        this.replicaNames = replicas.map((r) => r.name);
+        this.registerOutputs({ imageRef: this.imageRef, replicaNames: this.replicaNames });
+    }
+}
+
+/** Resource name of replica `index`; stable so scaling adds or removes only the last ones. */
+export function appReplicaName(serviceName: string, index: number): string {
+    return `${serviceName}-replica-${index}`;
+}
+
+function buildLocalImage(name: string, context: string, parent: pulumi.Resource): pulumi.Output<string> {
+    const image = new docker.Image(
+        name,
+        {
+            // Local only: the image ID (repoDigest) changes with app/, which rolls the replicas.
+            imageName: "clinical-bdd-creator-app:local",
+            build: { context, dockerfile: path.join(context, "Dockerfile"), platform: "linux/amd64" },
+            skipPush: true,
+        },
+        { parent },
+    );
+    return image.repoDigest;
+}
+
+function appWorkload(args: AppServiceArgs, image: pulumi.Output<string>, port: number, secretsVolume: pulumi.Output<string>): Workload {
+    const app = args.app;
+    const gracefulSeconds = 30;
+    return {
+        image,
+        envs: {
+            PORT: String(port),
+            GUNICORN_WORKERS: String(app.gunicornWorkers),
+            MAX_CONCURRENT_REQUESTS: String(app.maxConcurrentRequests),
+            REQUEST_TIMEOUT_SECONDS: String(app.requestTimeoutSeconds),
+            GRACEFUL_TIMEOUT_SECONDS: String(gracefulSeconds),
+            MAX_BODY_BYTES: String(app.maxBodyMb * 1024 * 1024),
+            PROMETHEUS_MULTIPROC_DIR: "/tmp/prometheus-multiproc",
+            LOG_LEVEL: "info",
+            ...args.secretFileEnvs,
+        },
+        files: args.secretFiles,
+        volumes: [{ volumeName: secretsVolume, containerPath: args.secretsDirectory }],
+        limits: { memoryMb: app.memoryMb, cpus: app.cpus },
+        healthcheck: {
+            test: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}/health', timeout=4)`],
+            intervalSeconds: 10,
+            timeoutSeconds: 5,
+            retries: 3,
+            startPeriodSeconds: 20,
+        },
+        aliases: [args.alias ?? "app"],
+        user: `${appUid}:${appUid}`,
+        readOnlyRootFs: true,
+        tmpfs: { "/tmp": "rw,noexec,nosuid,size=256m" },
+        stopTimeoutSeconds: gracefulSeconds + 5,
+    };
+}

@@ -1,0 +1,65 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as path from "path";
+import { WorkloadFile } from "./workload";
+
+export interface LiveFilesArgs {
+    /** The running container to update. */
+    readonly container: docker.Container;
+    /** Files the container was created with; changes to them are pushed, not re-created. */
+    readonly files: readonly WorkloadFile[];
+    /** Command run inside the container to validate the new files before reloading; default none. */
+    readonly check?: readonly string[];
+    /** Command run inside the container to reload gracefully (e.g. `nginx -s reload`). */
+    readonly reload: readonly string[];
+}
+
+/**
+ * Keeps a running container's configuration files current without replacing it: when the
+ * content hash changes, the files are written in place and the process reloaded. The
+ * container itself ignores changes to its uploads (see `liveFilesContainerOptions`).
+ */
+export class LiveFiles extends pulumi.ComponentResource {
+    /** sha256 of the files' paths and contents; changes whenever a reload is due. */
+    public readonly contentHash: pulumi.Output<string>;
+
+    constructor(name: string, args: LiveFilesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("clinicalbdd:platform:LiveFiles", name, {}, opts);
+        if (args.reload.length === 0) throw new Error(`LiveFiles ${name}: reload command is required`);
+        const contents = pulumi.all(args.files.map((f) => pulumi.output(f.content)));
+        this.contentHash = pulumi.unsecret(contents.apply((texts) => hashFiles(args.files.map((f) => f.path), texts)));
+        const request = pulumi.secret(
+            pulumi.all([args.container.id, contents]).apply(([container, texts]) =>
+                JSON.stringify({
+                    container,
+                    files: args.files.map((f, i) => ({ path: f.path, content: texts[i], mode: f.mode, owner: f.owner })),
+                    check: args.check ?? [],
+                    reload: args.reload,
+                }),
+            ),
+        );
+        new command.local.Command(
+            `${name}-push`,
+            {
+                create: "node scripts/push-files.js",
+                dir: path.join(__dirname, ".."),
+                stdin: request,
+                triggers: [this.contentHash],
+                logging: "stderr",
+            },
+            { parent: this, dependsOn: [args.container] },
+        );
+        this.registerOutputs({ contentHash: this.contentHash });
+    }
+}
+
+/** Options for a container whose files LiveFiles keeps current: uploads apply only at creation. */
+export const liveFilesContainerOptions: pulumi.CustomResourceOptions = { ignoreChanges: ["uploads"] };
+
+function hashFiles(paths: readonly string[], texts: readonly string[]): string {
+    const hash = createHash("sha256");
+    paths.forEach((p, i) => hash.update(`${p}\0${texts[i]}\0`));
+    return hash.digest("hex");
+}
