@@ -14,6 +14,8 @@ export interface LiveFilesArgs {
     readonly check?: readonly string[];
     /** Command run inside the container to reload gracefully (e.g. `nginx -s reload`). */
     readonly reload: readonly string[];
+    /** uid the check and reload commands run as; default root. */
+    readonly reloadUser?: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export class LiveFiles extends pulumi.ComponentResource {
                     files: args.files.map((f, i) => ({ path: f.path, content: texts[i], mode: f.mode, owner: f.owner })),
                     check: args.check ?? [],
                     reload: args.reload,
+                    reloadUser: args.reloadUser ?? "0",
                 }),
             ),
         );

@@ -46,6 +46,8 @@ export interface MonitoringSettings {
     readonly publicGrafana: boolean;
     readonly prometheusRetention: string;
     readonly grafanaPasswordRotation: number;
+    /** Keep data volumes on `pulumi destroy`. */
+    readonly retainDataVolumes: boolean;
 }
 
 export interface LogSettings {
@@ -176,6 +178,7 @@ export function parseSettings(read: ConfigReader): Settings {
             publicGrafana: bool("publicGrafana"),
             prometheusRetention: matching("prometheusRetention", /^\d+(h|d|w|y)$/, "a duration such as 200h, 15d or 2w"),
             grafanaPasswordRotation: int("grafanaPasswordRotation", 0, 1_000_000),
+            retainDataVolumes: bool("retainDataVolumes"),
         },
         logs: {
             maxSize: matching("logMaxSize", /^[1-9]\d*[kmg]$/, "a size such as 100m, 512k or 1g"),

@@ -3,12 +3,12 @@
 // Called by components/liveFiles.ts through @pulumi/command. Reads one JSON document on
 // stdin (so secret file contents never appear in a command line or the environment):
 //   { "container": "<id>", "files": [{ "path", "content", "mode", "owner" }],
-//     "check": ["nginx", "-t"], "reload": ["nginx", "-s", "reload"] }
+//     "check": ["nginx", "-t"], "reload": ["nginx", "-s", "reload"], "reloadUser": "0" }
 "use strict";
 const { execFileSync } = require("child_process");
 
-function dockerExec(container, args, input) {
-    execFileSync("docker", ["exec", "-i", "-u", "0", container, ...args], {
+function dockerExec(container, args, input, user = "0") {
+    execFileSync("docker", ["exec", "-i", "-u", user, container, ...args], {
         input: input ?? "",
         stdio: ["pipe", "inherit", "inherit"],
         timeout: 60_000,
@@ -17,7 +17,7 @@ function dockerExec(container, args, input) {
 
 function main() {
     const request = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const { container, files, check, reload } = request;
+    const { container, files, check, reload, reloadUser } = request;
     if (!container || !Array.isArray(files) || !Array.isArray(reload)) {
         throw new Error("push-files: stdin must hold {container, files[], reload[]}");
     }
@@ -28,8 +28,8 @@ function main() {
         dockerExec(container, ["sh", "-c", script, "push-files", file.path, file.mode ?? "0444", file.owner ?? ""], file.content);
         console.error(`push-files: wrote ${file.path} in ${container.slice(0, 12)}`);
     }
-    if (Array.isArray(check) && check.length > 0) dockerExec(container, check);
-    dockerExec(container, reload);
+    if (Array.isArray(check) && check.length > 0) dockerExec(container, check, "", reloadUser);
+    dockerExec(container, reload, "", reloadUser);
     console.error(`push-files: reloaded ${container.slice(0, 12)} with: ${reload.join(" ")}`);
 }
 

@@ -1,0 +1,63 @@
+import * as pulumi from "@pulumi/pulumi";
+import { dataVolume } from "./dataVolume";
+import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
+import { Workload, WorkloadFile } from "./workload";
+
+export const alertmanagerConfigPath = "/etc/alertmanager/alertmanager.yml";
+export const smtpPasswordPath = "/etc/alertmanager/secrets/smtp_password";
+
+export interface AlertmanagerServerArgs {
+    /** Pinned Alertmanager image. */
+    readonly image: string;
+    /** Rendered alertmanager.yml; a secret Output when it holds the webhook URL. */
+    readonly config: pulumi.Input<string>;
+    /** The SMTP password (secret), written to smtpPasswordPath; empty when e-mail is off. */
+    readonly smtpPassword: pulumi.Input<string>;
+    /** Host address and port of the UI/API (127.0.0.1 by default). */
+    readonly bindAddress: string;
+    readonly hostPort: number;
+    /** Docker name of the silences/notification-log volume, and whether destroy keeps it. */
+    readonly volumeName: string;
+    readonly retainVolume: boolean;
+    readonly placement: DockerPlacement;
+    /** Limits; default 256 MB and 0.25 CPU. */
+    readonly limits?: { readonly memoryMb: number; readonly cpus: number };
+}
+
+/** Alertmanager: routes Prometheus' alerts to the operators; config pushed and reloaded (SIGHUP). */
+export class AlertmanagerServer extends pulumi.ComponentResource {
+    public readonly containerName: pulumi.Output<string>;
+
+    constructor(name: string, args: AlertmanagerServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("clinicalbdd:platform:AlertmanagerServer", name, {}, opts);
+        const volume = dataVolume(`${name}-data`, args.volumeName, args.retainVolume, this);
+        const files: WorkloadFile[] = [
+            { path: alertmanagerConfigPath, content: args.config, mode: "0400", owner: "65534" },
+            { path: smtpPasswordPath, content: args.smtpPassword, mode: "0400", owner: "65534" },
+        ];
+        const workload: Workload = {
+            image: args.image,
+            command: [`--config.file=${alertmanagerConfigPath}`, "--storage.path=/alertmanager", "--web.listen-address=:9093"],
+            files,
+            limits: args.limits ?? { memoryMb: 256, cpus: 0.25 },
+            healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9093/-/healthy"] },
+            aliases: ["alertmanager"],
+            volumes: [{ volumeName: volume.name, containerPath: "/alertmanager" }],
+            ports: [{ internal: 9093, external: args.hostPort, ip: args.bindAddress }],
+            user: "65534:65534",
+        };
+        const container = runOnDocker(`${name}-alertmanager`, workload, args.placement, {
+            parent: this,
+            deleteBeforeReplace: true,
+            ...liveFilesContainerOptions,
+        });
+        new LiveFiles(
+            `${name}-config`,
+            { container, files, check: ["amtool", "check-config", alertmanagerConfigPath], reload: ["kill", "-HUP", "1"] },
+            { parent: this },
+        );
+        this.containerName = container.name;
+        this.registerOutputs({ containerName: this.containerName });
+    }
+}

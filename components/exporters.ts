@@ -1,0 +1,98 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
+import { ImageSettings } from "./settings";
+import { dockerTopology } from "./topology";
+import { Workload } from "./workload";
+
+export interface ExportersArgs {
+    /** Pinned exporter images. */
+    readonly images: Pick<ImageSettings, "nodeExporter" | "cadvisor" | "nginxExporter" | "blackboxExporter">;
+    /** Rendered blackbox.yml (components/blackboxConfig.ts). */
+    readonly blackboxConfig: string;
+    /** URL of nginx's stub_status on the platform network. */
+    readonly nginxStatusUrl: string;
+    readonly placement: DockerPlacement;
+}
+
+const blackboxConfigPath = "/etc/blackbox_exporter/config.yml";
+const small = { memoryMb: 128, cpus: 0.25 };
+
+/**
+ * The exporters Prometheus scrapes beside the app: node-exporter (host), cAdvisor
+ * (containers), the nginx exporter (stub_status) and the blackbox prober (the health URL
+ * over HTTPS, end to end, with the certificate's expiry). None publishes a port.
+ */
+export class Exporters extends pulumi.ComponentResource {
+    public readonly containers: docker.Container[];
+
+    constructor(name: string, args: ExportersArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("clinicalbdd:platform:Exporters", name, {}, opts);
+        const t = dockerTopology;
+        const run = (role: string, workload: Workload, extra: pulumi.CustomResourceOptions = {}) =>
+            runOnDocker(`${name}-${role}`, workload, args.placement, { parent: this, ...extra });
+        const wgetHealth = (port: number, path: string) => ({
+            test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],
+        });
+
+        const nodeExporter = run("node-exporter", {
+            image: args.images.nodeExporter,
+            command: ["--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/rootfs",
+                "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)"],
+            limits: small,
+            healthcheck: wgetHealth(t.nodeExporter.port, "/"),
+            aliases: [t.nodeExporter.alias],
+            hostMounts: [
+                { hostPath: "/proc", containerPath: "/host/proc" },
+                { hostPath: "/sys", containerPath: "/host/sys" },
+                { hostPath: "/", containerPath: "/rootfs" },
+            ],
+            user: "65534:65534",
+            readOnlyRootFs: true,
+        });
+        const cadvisor = run("cadvisor", {
+            image: args.images.cadvisor,
+            command: ["--docker_only=true", "--housekeeping_interval=15s", "--store_container_labels=false"],
+            limits: { memoryMb: 256, cpus: 0.5 },
+            healthcheck: wgetHealth(t.cadvisor.port, "/healthz"),
+            aliases: [t.cadvisor.alias],
+            hostMounts: [
+                { hostPath: "/", containerPath: "/rootfs" },
+                { hostPath: "/var/run", containerPath: "/var/run" },
+                { hostPath: "/sys", containerPath: "/sys" },
+                { hostPath: "/var/lib/docker", containerPath: "/var/lib/docker" },
+                { hostPath: "/dev/disk", containerPath: "/dev/disk" },
+            ],
+            // Justified: cAdvisor reads every container's cgroups and the host's devices.
+            privileged: true,
+        });
+        const nginxExporter = run("nginx-exporter", {
+            image: args.images.nginxExporter,
+            command: [`--nginx.scrape-uri=${args.nginxStatusUrl}`, `--web.listen-address=:${t.nginxExporter.port}`],
+            limits: small,
+            // The image has no shell or wget: a run of the binary is the check it allows.
+            healthcheck: { test: ["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"] },
+            aliases: [t.nginxExporter.alias],
+            user: "65534:65534",
+            readOnlyRootFs: true,
+        });
+        const blackboxFiles = [{ path: blackboxConfigPath, content: args.blackboxConfig }];
+        const blackbox = run(
+            "blackbox-exporter",
+            {
+                image: args.images.blackboxExporter,
+                command: [`--config.file=${blackboxConfigPath}`, `--web.listen-address=:${t.blackboxExporter.port}`],
+                files: blackboxFiles,
+                limits: small,
+                healthcheck: wgetHealth(t.blackboxExporter.port, "/-/healthy"),
+                aliases: [t.blackboxExporter.alias],
+                user: "65534:65534",
+            },
+            liveFilesContainerOptions,
+        );
+        new LiveFiles(`${name}-blackbox-config`, { container: blackbox, files: blackboxFiles, reload: ["kill", "-HUP", "1"] }, { parent: this });
+        this.containers = [nodeExporter, cadvisor, nginxExporter, blackbox];
+        this.registerOutputs({});
+    }
+}

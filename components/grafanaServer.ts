@@ -1,0 +1,103 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { dataVolume } from "./dataVolume";
+import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { dashboardFiles, renderGrafanaDashboardProvider, renderGrafanaDatasources } from "./grafanaProvisioning";
+import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
+import { Workload, WorkloadFile } from "./workload";
+
+/** The uid the Grafana image runs as. */
+const grafanaUid = "472";
+const adminPasswordPath = "/etc/grafana/secrets/admin_password";
+const dashboardsPath = "/etc/grafana/dashboards";
+
+export interface GrafanaServerArgs {
+    /** Pinned Grafana image. */
+    readonly image: string;
+    /** URL of Prometheus on the platform network. */
+    readonly prometheusUrl: string;
+    /** Bump to generate a new admin password; the running Grafana is given it on the next `pulumi up`. */
+    readonly passwordRotation: number;
+    /** Host address and port of the UI (127.0.0.1 by default). */
+    readonly bindAddress: string;
+    readonly hostPort: number;
+    /** The public URL when served by nginx under /grafana/; undefined keeps Grafana local. */
+    readonly publicUrl?: string;
+    /** Docker name of the data volume, and whether destroy keeps it. */
+    readonly volumeName: string;
+    readonly retainVolume: boolean;
+    readonly placement: DockerPlacement;
+    /** Limits; default 512 MB and 0.5 CPU. */
+    readonly limits?: { readonly memoryMb: number; readonly cpus: number };
+}
+
+/**
+ * Grafana with its data on a volume, the Prometheus datasource and the dashboards
+ * provisioned from files, and an admin password from @pulumi/random given through
+ * GF_SECURITY_ADMIN_PASSWORD__FILE. Grafana reads that file only on its first start, so a
+ * rotated password is also set in the running Grafana with `grafana cli`.
+ */
+export class GrafanaServer extends pulumi.ComponentResource {
+    public readonly adminPassword: pulumi.Output<string>;
+    public readonly containerName: pulumi.Output<string>;
+
+    constructor(name: string, args: GrafanaServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("clinicalbdd:platform:GrafanaServer", name, {}, opts);
+        const password = new random.RandomPassword(
+            `${name}-admin-password`,
+            { length: 32, special: true, overrideSpecial: "-_.~", keepers: { rotation: String(args.passwordRotation) } },
+            { parent: this },
+        );
+        this.adminPassword = pulumi.secret(password.result);
+        const volume = dataVolume(`${name}-data`, args.volumeName, args.retainVolume, this);
+        const files: WorkloadFile[] = [
+            { path: adminPasswordPath, content: this.adminPassword, mode: "0400", owner: grafanaUid },
+            { path: "/etc/grafana/provisioning/datasources/prometheus.yml", content: renderGrafanaDatasources(args.prometheusUrl) },
+            { path: "/etc/grafana/provisioning/dashboards/clinical-bdd.yml", content: renderGrafanaDashboardProvider(dashboardsPath) },
+            ...dashboardFiles().map((d) => ({ path: `${dashboardsPath}/${d.name}`, content: d.content })),
+        ];
+        const workload: Workload = {
+            image: args.image,
+            envs: grafanaEnvs(args.publicUrl),
+            files,
+            limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
+            healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/api/health"], startPeriodSeconds: 30 },
+            aliases: ["grafana"],
+            volumes: [{ volumeName: volume.name, containerPath: "/var/lib/grafana" }],
+            ports: [{ internal: 3000, external: args.hostPort, ip: args.bindAddress }],
+            user: grafanaUid,
+        };
+        const container = runOnDocker(`${name}-grafana`, workload, args.placement, {
+            parent: this,
+            deleteBeforeReplace: true,
+            ...liveFilesContainerOptions,
+        });
+        new LiveFiles(
+            `${name}-files`,
+            {
+                container,
+                files,
+                // Dashboards are re-read by the provider every 30 s; the password needs the CLI.
+                reload: ["sh", "-c", `grafana cli --homepath /usr/share/grafana admin reset-admin-password --password-from-stdin < ${adminPasswordPath}`],
+                reloadUser: grafanaUid,
+            },
+            { parent: this },
+        );
+        this.containerName = container.name;
+        this.registerOutputs({ adminPassword: this.adminPassword, containerName: this.containerName });
+    }
+}
+
+function grafanaEnvs(publicUrl: string | undefined): Record<string, string> {
+    return {
+        GF_SECURITY_ADMIN_USER: "admin",
+        GF_SECURITY_ADMIN_PASSWORD__FILE: adminPasswordPath,
+        GF_USERS_ALLOW_SIGN_UP: "false",
+        GF_AUTH_ANONYMOUS_ENABLED: "false",
+        GF_ANALYTICS_REPORTING_ENABLED: "false",
+        GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+        ...(publicUrl
+            ? { GF_SERVER_ROOT_URL: publicUrl, GF_SERVER_SERVE_FROM_SUB_PATH: "true", GF_SECURITY_COOKIE_SECURE: "true" }
+            : {}),
+    };
+}

@@ -1,0 +1,121 @@
+// Composition root: settings → components → stack outputs.
+import * as pulumi from "@pulumi/pulumi";
+import { renderAlertmanagerConfig } from "./components/alertmanagerConfig";
+import { AlertmanagerServer, smtpPasswordPath } from "./components/alertmanagerServer";
+import { renderAlertRules } from "./components/alertRules";
+import { AppSecrets } from "./components/appSecrets";
+import { appUid, AppService } from "./components/appService";
+import { renderBlackboxConfig } from "./components/blackboxConfig";
+import { Exporters } from "./components/exporters";
+import { GrafanaServer } from "./components/grafanaServer";
+import { dockerNginxFacts, renderNginxConf } from "./components/nginxConf";
+import { PlatformNetwork } from "./components/platformNetwork";
+import { prometheusArgs, renderPrometheusConfig } from "./components/prometheusConfig";
+import { PrometheusServer } from "./components/prometheusServer";
+import { ReverseProxy } from "./components/reverseProxy";
+import { loadSecretSettings, loadSettings } from "./components/settings";
+import { TlsCertificate } from "./components/tlsCertificate";
+import { dockerScrapeTargets, dockerTopology as t } from "./components/topology";
+import { publicUrls } from "./components/urls";
+
+const settings = loadSettings();
+const secrets = loadSecretSettings();
+const volumePrefix = `${settings.project}-${pulumi.getStack()}`;
+
+const network = new PlatformNetwork("platform", { labels: { "clinicalbdd.stack": pulumi.getStack() } });
+const placement = { networkName: network.name, logs: settings.logs };
+
+const appSecrets = new AppSecrets("app-secrets", { secrets, ownerUid: appUid });
+const app = new AppService("app", {
+    app: settings.app,
+    replicas: settings.replicas,
+    placement,
+    secretFiles: appSecrets.files,
+    secretFileEnvs: appSecrets.fileEnvs,
+    secretsDirectory: appSecrets.directory,
+    alias: t.app.alias,
+    port: t.app.port,
+});
+
+const certificate = new TlsCertificate("tls", {
+    domain: settings.domain,
+    settings: settings.tls,
+    extraDnsNames: [t.nginx.alias],
+    providedCertificatePem: secrets.tlsCertificate,
+    providedPrivateKeyPem: secrets.tlsPrivateKey,
+});
+const proxy = new ReverseProxy("front-door", {
+    image: settings.images.nginx,
+    nginxConf: renderNginxConf(
+        settings,
+        dockerNginxFacts(settings, {
+            app: `${t.app.alias}:${t.app.port}`,
+            grafana: `${t.grafana.alias}:${t.grafana.port}`,
+            statusPort: t.nginx.statusPort,
+        }),
+    ),
+    certificatePem: certificate.certificatePem,
+    privateKeyPem: certificate.privateKeyPem,
+    httpPort: settings.ports.http,
+    httpsPort: settings.ports.https,
+    statusPort: t.nginx.statusPort,
+    placement,
+    aliases: [t.nginx.alias],
+});
+
+const bind = settings.ports.monitoringBindAddress;
+const retain = settings.monitoring.retainDataVolumes;
+new PrometheusServer("metrics", {
+    image: settings.images.prometheus,
+    config: renderPrometheusConfig(settings, dockerScrapeTargets()),
+    alertRules: renderAlertRules(settings),
+    args: prometheusArgs(settings),
+    bindAddress: bind,
+    hostPort: settings.ports.prometheus,
+    volumeName: `${volumePrefix}-prometheus-data`,
+    retainVolume: retain,
+    placement,
+});
+new AlertmanagerServer("alerting", {
+    image: settings.images.alertmanager,
+    config: pulumi.secret(
+        secrets.alertWebhookUrl.apply((webhookUrl) =>
+            renderAlertmanagerConfig(settings, { webhookUrl, smtpPasswordFile: smtpPasswordPath }),
+        ),
+    ),
+    smtpPassword: pulumi.secret(secrets.smtpPassword.apply((p) => p ?? "")),
+    bindAddress: bind,
+    hostPort: settings.ports.alertmanager,
+    volumeName: `${volumePrefix}-alertmanager-data`,
+    retainVolume: retain,
+    placement,
+});
+const urls = publicUrls(settings);
+const grafana = new GrafanaServer("dashboards", {
+    image: settings.images.grafana,
+    prometheusUrl: `http://${t.prometheus.alias}:${t.prometheus.port}`,
+    passwordRotation: settings.monitoring.grafanaPasswordRotation,
+    bindAddress: bind,
+    hostPort: settings.ports.grafana,
+    publicUrl: settings.monitoring.publicGrafana ? urls.grafanaUrl : undefined,
+    volumeName: `${volumePrefix}-grafana-data`,
+    retainVolume: retain,
+    placement,
+});
+new Exporters("exporters", {
+    images: settings.images,
+    blackboxConfig: renderBlackboxConfig(settings),
+    nginxStatusUrl: `http://${t.nginx.alias}:${t.nginx.statusPort}/stub_status`,
+    placement,
+});
+
+export const healthUrl = urls.healthUrl;
+export const appUrl = urls.appUrl;
+export const grafanaUrl = urls.grafanaUrl;
+export const prometheusUrl = urls.prometheusUrl;
+export const alertmanagerUrl = urls.alertmanagerUrl;
+export const grafanaAdminPassword = grafana.adminPassword;
+export const certificateExpiresAt = certificate.expiresAt;
+export const replicas = settings.replicas;
+export const appImage = app.imageRef;
+export const nginxConfigHash = proxy.configHash;
