@@ -1,0 +1,163 @@
+"""OpenAPI 3 document of every endpoint (a test checks it against the url_map)."""
+from __future__ import annotations
+
+from . import SERVICE_NAME
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def build_openapi(version: str) -> dict:
+    errors = {
+        "400": _error("Malformed JSON or invalid/missing field (e.g. 'content')"),
+        "413": _error("Body larger than MAX_BODY_BYTES"),
+        "415": _error("Body is not JSON"),
+        "503": _error("Concurrency limit reached; see Retry-After"),
+        "504": _error("Analysis exceeded the request timeout"),
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": SERVICE_NAME,
+            "version": version,
+            "description": "Turns clinical guideline prose into executable Gherkin features.",
+        },
+        "paths": {
+            "/": {
+                "get": {
+                    "operationId": "index",
+                    "summary": "Service name, version and links",
+                    "responses": {"200": {"description": "Service information", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                }
+            },
+            "/health": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Health with a generator self-check",
+                    "responses": {
+                        "200": {"description": "Healthy", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+                        "503": {"description": "Unhealthy", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics (text exposition format)",
+                    "responses": {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                }
+            },
+            "/api/v1/analyze": {
+                "post": {
+                    "operationId": "analyze",
+                    "summary": "Extract recommendations and generate a Gherkin feature",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnalyzeRequest"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Recommendations and feature; send Accept: text/x-gherkin for the plain .feature body",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/AnalyzeResponse"}},
+                                "text/x-gherkin": {"schema": {"type": "string"}},
+                            },
+                        },
+                        **errors,
+                    },
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message", "request_id"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "message": {"type": "string"},
+                        "request_id": {"type": "string"},
+                        "field": {"type": "string"},
+                    },
+                },
+                "AnalyzeRequest": {
+                    "type": "object",
+                    "required": ["content"],
+                    "properties": {
+                        "content": {"type": "string", "minLength": 1, "description": "Guideline text (plain or Markdown)"},
+                        "specialty": {"type": "string", "maxLength": 64},
+                        "title": {"type": "string", "maxLength": 200},
+                    },
+                },
+                "Threshold": {
+                    "type": "object",
+                    "properties": {
+                        "measure": {"type": "string"},
+                        "column": {"type": "string"},
+                        "comparator": {"type": "string", "enum": [">=", ">", "<=", "<", "between"]},
+                        "value": {"type": "string"},
+                        "unit": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["condition", "target"]},
+                        "raw": {"type": "string"},
+                        "span": {"$ref": "#/components/schemas/Span"},
+                    },
+                },
+                "Span": {
+                    "type": "object",
+                    "properties": {"start": {"type": "integer"}, "end": {"type": "integer"}},
+                },
+                "Recommendation": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "text": {"type": "string"},
+                        "section": {"type": "string", "nullable": True},
+                        "strength": {"type": "string", "nullable": True},
+                        "class_of_recommendation": {"type": "string", "nullable": True},
+                        "level_of_evidence": {"type": "string", "nullable": True},
+                        "grade": {"type": "string", "nullable": True},
+                        "population": {"type": "string", "nullable": True},
+                        "conditions": {"type": "array", "items": {"type": "string"}},
+                        "excluded_conditions": {"type": "array", "items": {"type": "string"}},
+                        "criteria": {"type": "array", "items": {"type": "string"}},
+                        "action": {"type": "string"},
+                        "negated": {"type": "boolean"},
+                        "thresholds": {"type": "array", "items": {"$ref": "#/components/schemas/Threshold"}},
+                        "span": {"$ref": "#/components/schemas/Span"},
+                    },
+                },
+                "AnalyzeResponse": {
+                    "type": "object",
+                    "properties": {
+                        "request_id": {"type": "string"},
+                        "version": {"type": "string"},
+                        "title": {"type": "string", "nullable": True},
+                        "specialty": {"type": "string"},
+                        "recommendation_count": {"type": "integer"},
+                        "scenario_count": {"type": "integer"},
+                        "recommendations": {"type": "array", "items": {"$ref": "#/components/schemas/Recommendation"}},
+                        "feature": {"type": "string"},
+                        "warnings": {"type": "array", "items": {"type": "string"}},
+                        "generation_ms": {"type": "number"},
+                    },
+                },
+                "Health": {
+                    "type": "object",
+                    "properties": {
+                        "status": {"type": "string", "enum": ["ok", "fail"]},
+                        "version": {"type": "string"},
+                        "checks": {"type": "object"},
+                        "providers": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                    },
+                },
+            }
+        },
+    }
