@@ -55,6 +55,7 @@ class Recommendation:
     action: str
     negated: bool
     thresholds: list[Threshold] = field(default_factory=list)
+    threshold_logic: str = "all"  # "any" when thresholds are joined by "or"
     span: tuple[int, int] = (0, 0)
 
     def to_dict(self) -> dict:
@@ -226,7 +227,9 @@ _CUE = re.compile(
     r"|\b(?:may|might|can|could)\s+be\s+(?:considered|reasonable|useful|beneficial|appropriate)\b"
     r"|\b(?:is|are)\s+(?:the\s+|a\s+)?(?:preferred|first-line|treatment\s+of\s+choice)\b"
     r"|\bwe\s+(?:recommend|suggest)\b|\brecommend(?:s|ed)?\s+(?:that|against)\b"
-    r"|^(?:consider|avoid|do\s+not|use|initiate|start|screen|measure|prescribe|offer|refer)\b",
+    r"|^(?:consider|avoid|do\s+not|use|initiate|start|screen|measure|prescribe|offer|refer|assess|"
+    r"evaluate|monitor|obtain|check|perform|educate|counsel|encourage|provide|individualize|treat|"
+    r"test|discontinue|continue|administer|review)\b",
     re.I,
 )
 _NEGATION = re.compile(
@@ -245,7 +248,8 @@ _NEGATION = re.compile(
 
 _POP_WORDS = (
     r"(?:all\s+|most\s+|many\s+|selected\s+|nonpregnant\s+|older\s+|young\s+|pregnant\s+|"
-    r"asymptomatic\s+|hospitali[sz]ed\s+)*"
+    r"asymptomatic\s+|hospitali[sz]ed\s+|postmenopausal\s+|premenopausal\s+|frail\s+|elderly\s+|"
+    r"critically\s+ill\s+|symptomatic\s+|high-risk\s+|otherwise\s+healthy\s+)*"
     r"(?:adults?|patients?|people|persons?|individuals?|children|child|adolescents?|youth|"
     r"infants?|newborns?|neonates?|women|men|girls|boys|those|anyone|survivors?)"
 )
@@ -256,7 +260,7 @@ _SUBJECT_POP = re.compile(
     r"^(?P<pop>" + _POP_WORDS + r"\b[^,;]*?)\s+(?P<modal>should|must|shall)\s+(?P<rest>.+)$", re.I
 )
 _TRAILING_POP = re.compile(
-    r"\s+(?:in|for|among)\s+(?P<pop>" + _POP_WORDS + r"\b.*)$", re.I
+    r"\s+(?:in|for|among|to)\s+(?P<pop>" + _POP_WORDS + r"\b.*)$", re.I
 )
 _CLINICIAN_SUBJECT = re.compile(
     r"^(?:clinicians?|providers?|physicians?|prescribers?|practitioners?|the\s+clinician|"
@@ -285,11 +289,14 @@ _VERB_BASE = {
     "examined": "examine", "identified": "identify", "managed": "manage",
     "instructed": "instruct", "switched": "switch", "de-escalated": "de-escalate",
     "deintensified": "deintensify", "restricted": "restrict", "limited": "limit",
+    "made": "make", "done": "do", "taken": "take",
+    "sought": "seek", "drawn": "draw", "kept": "keep", "held": "hold", "begun": "begin",
+    "undertaken": "undertake", "seen": "see", "pursued": "pursue", "followed": "follow",
 }
 
 _PASSIVE = re.compile(
     r"^(?P<subj>.+?)\s+(?:should|must|shall|can|may)\s+(?:not\s+|never\s+|also\s+|generally\s+|"
-    r"routinely\s+|usually\s+|first\s+)*be\s+(?:\w+ly\s+)?(?P<part>[\w-]+ed|given|withheld)\b"
+    r"routinely\s+|usually\s+|first\s+)*be\s+(?:\w+ly\s+)?(?P<part>[\w-]+ed|given|withheld|made|done|taken|sought|drawn|kept|held|begun|undertaken|seen)\b"
     r"(?P<rest>.*)$",
     re.I,
 )
@@ -300,7 +307,7 @@ _ACTIVE = re.compile(
 )
 _ADJ = re.compile(
     r"^(?P<subj>.+?)\s+(?:is|are|may\s+be|might\s+be|can\s+be|could\s+be)\s+"
-    r"(?:(?:strongly|generally|also|routinely|usually|not|no\s+longer|the|a)\s+){0,2}"
+    r"(?:(?:strongly|generally|also|routinely|usually|not|no\s+longer|the|a|\w+ly)\s+){0,2}"
     r"(?:recommended|indicated|suggested|preferred|advised|reasonable|beneficial|appropriate|"
     r"useful|contraindicated|harmful|warranted|encouraged|considered|first-line)\b(?P<rest>.*)$",
     re.I,
@@ -367,7 +374,9 @@ _T_SUFFIX = re.compile(
 _T_RANGE = re.compile(
     r"(?:\b(?:aged?|ages|between)\s+)(?P<lo>\d+(?:\.\d+)?)\s*(?:to|and|-|\u2013|\u2014)\s*"
     r"(?P<hi>\d+(?:\.\d+)?)\s*(?P<unit>" + _UNIT + r")?"
-    r"|\b(?P<lo2>\d+)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi2>\d+)\s*(?P<unit2>years?(?:\s+of\s+age|\s+old)?)",
+    r"|\b(?P<lo2>\d+)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi2>\d+)\s*(?P<unit2>years?(?:\s+of\s+age|\s+old)?)"
+    r"|(?<![<>\u2264\u2265\d.])\b(?P<lo3>\d+(?:\.\d+)?)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi3>\d+(?:\.\d+)?)\s*"
+    r"(?P<unit3>mg/dL|mmol/L|mg/g|mg/mmol|mm\s?Hg|kg/m(?:2|\u00b2)|%)",
     re.I,
 )
 
@@ -392,6 +401,8 @@ _MEASURES: list[tuple[re.Pattern, str, str]] = [
     (re.compile(r"\bpotassium\b|\bK\+", re.I), "serum potassium", "potassium"),
     (re.compile(r"\bcoronary\s+artery\s+calcium(?:\s+score)?\b|\bCAC(?:\s+score)?\b", re.I), "CAC score", "CAC"),
     (re.compile(r"\bhemoglobin\b|\bHb\b", re.I), "hemoglobin", "hemoglobin"),
+    (re.compile(r"\b(?:serum\s+)?creatinine\b", re.I), "serum creatinine", "creatinine"),
+    (re.compile(r"\bweight\s+loss\b", re.I), "weight loss", "weight_loss"),
     (re.compile(r"\b(?:aged?|years\s+old|years\s+of\s+age)\b", re.I), "age", "age"),
 ]
 _TARGET_WORDS = re.compile(
@@ -454,14 +465,19 @@ def _find_measure(text: str, start: int, unit: str, value: str) -> tuple[str, st
 def _extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
     found: list[tuple[int, int, str, str, str]] = []  # start, end, cmp, value, unit
     for m in _T_RANGE.finditer(text):
-        lo, hi = m.group("lo") or m.group("lo2"), m.group("hi") or m.group("hi2")
-        unit = _norm_unit(m.group("unit") or m.group("unit2")) or (
+        lo = m.group("lo") or m.group("lo2") or m.group("lo3")
+        hi = m.group("hi") or m.group("hi2") or m.group("hi3")
+        unit = _norm_unit(m.group("unit") or m.group("unit2") or m.group("unit3")) or (
             "years" if re.match(r"age", m.group(0), re.I) else ""
         )
         if float(lo) < float(hi):
             found.append((m.start(), m.end(), "between", f"{lo}-{hi}", unit))
     for m in _T_SYMBOL.finditer(text):
-        found.append((m.start(), m.end(), _CMP_SYMBOL[m.group("cmp")], m.group("num"), _norm_unit(m.group("unit"))))
+        unit = m.group("unit")
+        if not unit:  # "<7.0–7.5%": the unit follows the second number
+            nxt = re.match(r"\s*(?:-|\u2013|\u2014|to)\s*\d+(?:\.\d+)?\s*(" + _UNIT + r")", text[m.end() :])
+            unit = nxt.group(1) if nxt else None
+        found.append((m.start(), m.end(), _CMP_SYMBOL[m.group("cmp")], m.group("num"), _norm_unit(unit)))
     for m in _T_WORDS.finditer(text):
         found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _T_SUFFIX.finditer(text):
@@ -485,6 +501,25 @@ def _extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
             if unit != "mmHg":
                 continue
             measure, column = "blood pressure", "BP"
+        if unit == "percentile" and not measure.endswith("percentile"):
+            measure, column = f"{measure} percentile", f"{column}_percentile"
+        after = re.match(
+            r"\s*(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+", text[end:], re.I
+        )
+        before = re.search(
+            r"\b(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+(?:the\s+)?[\w\s-]{0,30}$",
+            text[max(0, start - 50) : start],
+            re.I,
+        )
+        if after:
+            # the measure named right after "reduction in"
+            for pattern, m_name, m_col in _MEASURES:
+                mm = pattern.match(text, end + after.end())
+                if mm:
+                    measure, column = f"{after.group(1).lower()} in {m_name}", f"{m_col}_{after.group(1).lower()}"
+                    break
+        elif before and measure != "value":
+            measure, column = f"{before.group(1).lower()} in {measure}", f"{column}_{before.group(1).lower()}"
         between = text[max(0, min(mpos, start) - 40) : start]
         kind = "target" if _TARGET_WORDS.search(between) else "condition"
         if cmp_ == "between":
@@ -532,7 +567,21 @@ def _parse_population(pop: str, thresholds: list[Threshold], pop_offset: int, id
     for t in thresholds:
         if t.raw and t.raw in pop:
             pop = pop.replace(t.raw, marker)
-    parts = _POP_CLAUSES.split(pop.strip())
+    # a parenthetical holding a threshold is covered by the When step
+    pop = re.sub(r"\s*\([^()]*" + marker + r"[^()]*\)", "", pop)
+    pop = re.sub(r"\b(type\s+1)\s+(and|or)\s+(type\s+2)\b", lambda m: "\u2063".join(m.groups()), pop, flags=re.I)
+    raw_parts = _POP_CLAUSES.split(pop.strip())
+    parts: list[str] = []
+    for part in raw_parts:
+        # "who are at very high risk": keep a relative clause whole
+        if parts and (
+            re.search(r"\s(?:or|and)$", parts[-1])
+            or re.match(r"^(?:who|whose|in\s+whom)\b", parts[-1], re.I)
+            and not re.match(r"^(?:with|without|aged)\b", part, re.I)
+        ):
+            parts[-1] = parts[-1] + " " + part
+        else:
+            parts.append(part)
     head = parts[0].strip(" ,")
     conditions: list[str] = []
     excluded: list[str] = []
@@ -556,10 +605,10 @@ def _parse_population(pop: str, thresholds: list[Threshold], pop_offset: int, id
 
     head = _tidy(re.sub(r"\s*(?:aged|ages|between|of)?\s*" + marker + r"(?:\s+of\s+age)?", "", head))
 
-    conditions = [c for c in conditions if c and not has_threshold(c)]
-    criteria = [c for c in criteria if c and not has_threshold(c)]
-    excluded = [c for c in excluded if c]
-    return head, conditions, excluded, criteria
+    def restore(items: list[str]) -> list[str]:
+        return [i.replace("\u2063", " ") for i in items if i and not has_threshold(i)]
+
+    return _lower_first(head), restore(conditions), restore(excluded), restore(criteria)
 
 
 # --------------------------------------------------------------------------
@@ -623,8 +672,10 @@ def _phrase_action(clause: str) -> tuple[str, str | None]:
     m = _ADJ.match(clause)
     if m:
         subj = _tidy(m.group("subj"))
-        rest = _tidy(m.group("rest"))
-        return _tidy(f"{_lower_first(subj)} {rest}"), None
+        rest = re.sub(
+            r"^\s*(?:and|but)\s+(?:is|are)\s+(?:not\s+)?(?:\w+ly\s+)?\w+\b", "", m.group("rest"), flags=re.I
+        )
+        return _tidy(f"{_lower_first(subj)} {_tidy(rest)}"), None
     return _lower_first(clause), None
 
 
@@ -694,6 +745,23 @@ def _parse_parenthetical(text: str) -> tuple[str, dict]:
     return cleaned, found
 
 
+def _threshold_logic(sentence: str, thresholds: list[Threshold]) -> str:
+    """"any" when consecutive thresholds are joined by "or" / "and/or"."""
+    pos = 0
+    spans = []
+    for t in thresholds:
+        at = sentence.find(t.raw, pos)
+        if at < 0:
+            return "all"
+        spans.append((at, at + len(t.raw)))
+        pos = at + len(t.raw)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        between = sentence[end:start]
+        if re.search(r"\bor\b|and/or", between, re.I) and not re.search(r"\band\b(?!/)", between, re.I):
+            return "any"
+    return "all"
+
+
 def extract(content: str, deadline: float | None = None) -> list[Recommendation]:
     recs: list[Recommendation] = []
     for unit in _segment(content):
@@ -734,6 +802,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                 negated = True
             s_idx = idx[s_start:s_end]
             thresholds = _extract_thresholds(sentence, s_idx)
+            logic = _threshold_logic(sentence, thresholds)
 
             # population: leading "In adults with …," / trailing "… in adults with …"
             population = None
@@ -754,9 +823,20 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                 population = subject_pop
             if not population:
                 t = _TRAILING_POP.search(action)
-                if t:
-                    population = t.group("pop")
-                    action = _tidy(action[: t.start()])
+                if t and not re.search(r"\b(?:or|and)$", action[: t.start()].strip()):
+                    pop_text = t.group("pop")
+                    tail = re.search(
+                        r"\s+(?:because|since|due\s+to|given\s+that|at\s+(?:the|each|every|initial|diagnosis)|"
+                        r"during|before|prior\s+to|once|annually|if|when|unless)\b.*$",
+                        pop_text,
+                        re.I,
+                    )
+                    kept = action[: t.start()]
+                    if tail:
+                        kept = kept + " " + tail.group(0).strip()
+                        pop_text = pop_text[: tail.start()]
+                    population = pop_text
+                    action = _tidy(kept)
             head = None
             conditions: list[str] = []
             excluded: list[str] = []
@@ -791,6 +871,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     action=action,
                     negated=negated,
                     thresholds=thresholds,
+                    threshold_logic=logic,
                     span=(s_idx[0], s_idx[-1] + 1),
                 )
             )

@@ -109,10 +109,11 @@ def satisfied(t: Threshold, value: str) -> bool:
     return any(results) if t.comparator in (">=", ">") else all(results)
 
 
-def _baseline(t: Threshold) -> str:
-    """A value that satisfies the threshold, used while another one varies."""
+def _baseline(t: Threshold, want: bool = True) -> str:
+    """A value that satisfies (want=True) or fails the threshold, used while
+    another threshold varies: satisfying for "all" logic, failing for "any"."""
     for _, value in _points(t):
-        if satisfied(t, value):
+        if satisfied(t, value) == want:
             return value
     return _points(t)[1][1]
 
@@ -190,12 +191,14 @@ def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
     header = ["case"] + [t.column for t in rec.thresholds] + ["outcome"]
     rows: list[list[str]] = []
     seen: set[tuple[str, ...]] = set()
-    baselines = [_baseline(t) for t in rec.thresholds]
+    any_mode = rec.threshold_logic == "any"
+    combine = any if any_mode else all
+    baselines = [_baseline(t, want=not any_mode) for t in rec.thresholds]
     for i, t in enumerate(rec.thresholds):
         for label, value in _points(t):
             values = list(baselines)
             values[i] = value
-            met = all(satisfied(tt, v) for tt, v in zip(rec.thresholds, values))
+            met = combine(satisfied(tt, v) for tt, v in zip(rec.thresholds, values))
             case = label if len(rec.thresholds) == 1 else f"{t.column} {label}"
             key = tuple(values)
             if key in seen:

@@ -131,6 +131,7 @@ def build_openapi(version: str) -> dict:
                         "action": {"type": "string"},
                         "negated": {"type": "boolean"},
                         "thresholds": {"type": "array", "items": {"$ref": "#/components/schemas/Threshold"}},
+                        "threshold_logic": {"type": "string", "enum": ["all", "any"]},
                         "span": {"$ref": "#/components/schemas/Span"},
                     },
                 },
