@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { scrapeJobs } from "./prometheusConfig";
+import { scrapeJobs, yamlOptions } from "./prometheusConfig";
 import type { Settings } from "./settings";
 
 /**
@@ -209,7 +209,7 @@ export function alertRuleGroups(
 
 /** The Prometheus rules file (clinical-bdd-alerts.yml) with every alert of the platform. */
 export function renderAlertRules(settings: Settings, thresholds: AlertThresholds = productionGuideThresholds): string {
-    return stringify({ groups: alertRuleGroups(settings, thresholds) }, { lineWidth: 0 });
+    return stringify({ groups: alertRuleGroups(settings, thresholds) }, yamlOptions);
 }
 
 function capitalised(text: string): string {

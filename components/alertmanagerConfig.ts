@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { yamlOptions } from "./prometheusConfig";
 import type { Settings } from "./settings";
 
 /**
@@ -97,5 +98,5 @@ export function renderAlertmanagerConfig(settings: Settings, secrets: AlertRecei
         })),
         receivers,
     };
-    return stringify(config, { lineWidth: 0 });
+    return stringify(config, yamlOptions);
 }

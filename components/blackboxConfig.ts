@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { healthProbeModule } from "./prometheusConfig";
+import { healthProbeModule, yamlOptions } from "./prometheusConfig";
 import type { Settings } from "./settings";
 
 /** Facts the blackbox exporter's config needs besides the settings. */
@@ -39,5 +39,5 @@ export function renderBlackboxConfig(settings: Settings, options: BlackboxOption
             },
         },
     };
-    return stringify(config, { lineWidth: 0 });
+    return stringify(config, yamlOptions);
 }

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
+import { yamlOptions } from "./prometheusConfig";
 
 /** The datasource uid every provisioned dashboard refers to. */
 export const prometheusDatasourceUid = "prometheus";
@@ -27,7 +28,7 @@ export function renderGrafanaDatasources(prometheusUrl: string): string {
                 },
             ],
         },
-        { lineWidth: 0 },
+        yamlOptions,
     );
 }
 
@@ -50,7 +51,7 @@ export function renderGrafanaDashboardProvider(dir: string): string {
                 },
             ],
         },
-        { lineWidth: 0 },
+        yamlOptions,
     );
 }
 

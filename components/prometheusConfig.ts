@@ -2,6 +2,12 @@ import { stringify } from "yaml";
 import type { Settings } from "./settings";
 import type { ScrapeTargets } from "./topology";
 
+/**
+ * How every monitoring renderer writes YAML: no line folding (PromQL and URLs stay on one
+ * line) and no anchors/aliases for repeated objects (each receiver reads on its own).
+ */
+export const yamlOptions = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+
 /** The scrape job names; alert rules and dashboards select on these. */
 export const scrapeJobs = {
     app: "app",
@@ -90,7 +96,7 @@ export function renderPrometheusConfig(
         alerting: { alertmanagers: [{ static_configs: [{ targets: [targets.alertmanager] }] }] },
         scrape_configs: jobs,
     };
-    return stringify(config, { lineWidth: 0 });
+    return stringify(config, yamlOptions);
 }
 
 /** The command line of Prometheus: config, storage, retention, and the two web APIs we rely on. */
