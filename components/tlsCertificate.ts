@@ -57,6 +57,11 @@ export class TlsCertificate extends pulumi.ComponentResource {
     }
 }
 
-function certificateExpiry(pem: string): string {
-    return new Date(new X509Certificate(pem).validTo).toISOString();
+/** Expiry of an operator's PEM certificate; a value that is not one fails naming the key. */
+export function certificateExpiry(pem: string): string {
+    try {
+        return new Date(new X509Certificate(pem).validTo).toISOString();
+    } catch (error) {
+        throw new Error(`clinical-bdd-creator:tlsCertificate: not a PEM X.509 certificate (${(error as Error).message})`);
+    }
 }
