@@ -2,6 +2,9 @@ import { stringify } from "yaml";
 import { healthProbeModule, yamlOptions } from "./prometheusConfig";
 import type { Settings } from "./settings";
 
+/** What a healthy /health body contains: the top-level status of the app's JSON answer. */
+export const healthyBody = '"status":\\s*"ok"';
+
 /** Facts the blackbox exporter's config needs besides the settings. */
 export interface BlackboxOptions {
     /**
@@ -32,9 +35,10 @@ export function renderBlackboxConfig(settings: Settings, options: BlackboxOption
                     preferred_ip_protocol: "ip4",
                     fail_if_not_ssl: true,
                     tls_config: tls,
-                    // A JSON body, not nginx's HTML error page behind a 2xx.
+                    // The app's own verdict in JSON ({"status": "ok", …} from app/clinical_bdd/api/ops.py),
+                    // not an HTML page some proxy answered with a 2xx.
                     fail_if_header_not_matches: [{ header: "Content-Type", regexp: "application/json", allow_missing: false }],
-                    fail_if_body_not_matches_regexp: ["^\\s*\\{"],
+                    fail_if_body_not_matches_regexp: [healthyBody],
                 },
             },
         },

@@ -1,4 +1,6 @@
 import * as fs from "fs";
+import * as https from "https";
+import type { AddressInfo } from "net";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import {
@@ -29,6 +31,7 @@ import {
     ruleTestCoverage,
     ruleTestFiles,
     rulesForUnitTests,
+    startBlackboxExporter,
 } from "./helpers/monitoringTools";
 import { makeTempDir, runTool, writeSelfSignedCertificate } from "./helpers/tools";
 
@@ -298,6 +301,58 @@ describe("blackbox.yml, checked by Debian's blackbox exporter", () => {
         fs.writeFileSync(file, renderBlackboxConfig(defaults, { caFile }));
         const { code, output } = runTool("prometheus-blackbox-exporter", ["--config.check", `--config.file=${file}`]);
         expect({ file, code, output }).toEqual({ file, code: 0, output: expect.stringMatching(/Config file is ok/) });
+    });
+
+    describe("probing a real HTTPS server on loopback", () => {
+        let dir: string;
+        let tls: { cert: string; key: string };
+        let server: https.Server;
+        let target: string;
+        let body = "";
+        let contentType = "application/json";
+        beforeAll(async () => {
+            dir = subdir("blackbox-live");
+            tls = writeSelfSignedCertificate(dir, ["localhost", "127.0.0.1"]);
+            server = https.createServer({ cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) }, (_req, res) => {
+                res.writeHead(200, { "Content-Type": contentType });
+                res.end(body);
+            });
+            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+            target = `https://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+        });
+        afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+        const probeWith = async (caFile: string | undefined, served: { body: string; contentType: string }) => {
+            body = served.body;
+            contentType = served.contentType;
+            const file = path.join(dir, caFile ? "blackbox-ca.yml" : "blackbox.yml");
+            fs.writeFileSync(file, renderBlackboxConfig(defaults, { caFile }));
+            const exporter = await startBlackboxExporter(file);
+            try {
+                return await exporter.probe(target);
+            } finally {
+                exporter.stop();
+            }
+        };
+        const healthy = { body: JSON.stringify({ checks: { generator: { status: "pass" } }, status: "ok", version: "1.0" }), contentType: "application/json" };
+
+        test("a healthy JSON answer over a self-signed certificate succeeds and reports the expiry", async () => {
+            const samples = await probeWith(undefined, healthy);
+            expect(samples.get("probe_success")).toBe(1);
+            const daysLeft = ((samples.get("probe_ssl_earliest_cert_expiry") ?? 0) - Date.now() / 1000) / 86400;
+            expect(daysLeft).toBeGreaterThan(29);
+            expect(daysLeft).toBeLessThan(31);
+        });
+
+        test("with the certificate as CA, the probe verifies it for settings.domain and succeeds", async () => {
+            expect((await probeWith(tls.cert, healthy)).get("probe_success")).toBe(1);
+        });
+
+        test("an unhealthy or non-JSON answer fails the probe even with status 200", async () => {
+            const failing = { body: JSON.stringify({ status: "fail" }), contentType: "application/json" };
+            expect((await probeWith(undefined, failing)).get("probe_success")).toBe(0);
+            expect((await probeWith(undefined, { body: "<html>ok</html>", contentType: "text/html" })).get("probe_success")).toBe(0);
+        });
     });
 
     test("http_2xx: HTTPS only, IPv4 first, SNI of the domain, a JSON body", () => {

@@ -1,5 +1,6 @@
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 
@@ -154,4 +155,63 @@ export function rulesForUnitTests(renderedRules: string): string {
         }
     }
     return stringify(parsed, { lineWidth: 0 });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+/** A running Debian blackbox exporter on loopback; `probe` returns the probe's samples by name. */
+export interface RunningBlackbox {
+    probe(target: string): Promise<Map<string, number>>;
+    stop(): void;
+}
+
+/** Starts prometheus-blackbox-exporter with `configFile` and waits (at most 10 s) until it answers. */
+export async function startBlackboxExporter(configFile: string): Promise<RunningBlackbox> {
+    const port = await freePort();
+    const child = spawn("prometheus-blackbox-exporter", [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`], {
+        stdio: ["ignore", "ignore", "pipe"],
+    });
+    let log = "";
+    child.stderr?.on("data", (chunk) => (log += String(chunk)));
+    const stop = (): void => {
+        if (child.exitCode === null) child.kill("SIGKILL");
+    };
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+        try {
+            if ((await fetch(`${base}/metrics`)).ok) break;
+        } catch {
+            // not listening yet
+        }
+        if (child.exitCode !== null || Date.now() > deadline) {
+            stop();
+            throw new Error(`prometheus-blackbox-exporter did not start:\n${log}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+        async probe(target: string) {
+            const response = await fetch(`${base}/probe?module=http_2xx&target=${encodeURIComponent(target)}`, {
+                signal: AbortSignal.timeout(15_000),
+            });
+            const samples = new Map<string, number>();
+            for (const line of (await response.text()).split("\n")) {
+                const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? (\S+)$/.exec(line);
+                if (match) samples.set(match[1], Number(match[2]));
+            }
+            return samples;
+        },
+        stop,
+    };
 }
