@@ -34,6 +34,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+class StdoutHandler(logging.StreamHandler):
+    """A StreamHandler that always writes to the current sys.stdout."""
+
+    def __init__(self):
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def level_from_name(name: str) -> int:
     return getattr(logging, (name or "info").upper(), logging.INFO)
 
@@ -47,7 +62,7 @@ def configure_logging(level: str = "info") -> None:
         ):
             root.setLevel(level_from_name(level))
             return
-    handler = logging.StreamHandler(sys.stdout)
+    handler = StdoutHandler()
     handler.setFormatter(JsonFormatter())
     handler._clinical_bdd = True  # type: ignore[attr-defined]
     root.addHandler(handler)
@@ -63,9 +78,8 @@ def gunicorn_logconfig(level: str = "info") -> dict:
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {
             "stdout": {
-                "class": "logging.StreamHandler",
+                "()": StdoutHandler,
                 "formatter": "json",
-                "stream": "ext://sys.stdout",
             }
         },
         "root": {"level": lvl, "handlers": ["stdout"]},
