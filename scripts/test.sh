@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# README command 2: installs everything the tests need on a fresh Debian machine, then runs
+# every test: type check, jest (mocks, renderers checked by nginx/promtool/amtool, the
+# rehearsal), pytest for app/, actionlint on the workflows, shellcheck on the scripts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Debian packages: real servers and validators. Installed only when missing.
+debian_packages=(nginx prometheus prometheus-alertmanager prometheus-node-exporter
+    prometheus-blackbox-exporter dnsmasq wrk shellcheck yamllint openssl iproute2)
+missing=()
+for package in "${debian_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    step "installing Debian packages: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# actionlint, pinned, from the Go module proxy.
+actionlint_version=v1.7.12
+gobin=$(go env GOPATH)/bin
+if ! "$gobin/actionlint" -version 2>/dev/null | grep -q "${actionlint_version#v}"; then
+    step "installing actionlint $actionlint_version"
+    go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
+fi
+
+step "npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+
+step "Python venv for app/ (app/requirements-dev.txt)"
+[ -x app/.venv/bin/python ] || python3 -m venv app/.venv
+app/.venv/bin/pip install --quiet --disable-pip-version-check -r app/requirements-dev.txt
+
+status=0
+step "tsc --noEmit (strict)"
+npx tsc --noEmit -p . || status=1
+
+step "actionlint .github/workflows"
+"$gobin/actionlint" -shellcheck=shellcheck || status=1
+
+step "shellcheck scripts"
+shellcheck scripts/*.sh .ci/run || status=1
+
+step "pytest app/"
+(cd app && .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$results/pytest.xml") || status=1
+
+step "jest"
+npx jest --ci --json --outputFile="$results/jest.json" || status=1
+
+# One closing line over both runners.
+node "$root/scripts/test-summary.js" "$results/jest.json" "$results/pytest.xml" || status=1
+exit $status
