@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -69,6 +70,7 @@ def install(app: Flask) -> None:
                 "status": response.status_code,
                 "duration_ms": round(duration * 1000, 3),
                 "response_bytes": response.calculate_content_length(),
+                "pid": os.getpid(),
             },
         )
         return response
