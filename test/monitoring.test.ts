@@ -32,6 +32,9 @@ import {
     ruleTestFiles,
     rulesForUnitTests,
     startBlackboxExporter,
+    startServer,
+    waitUntilReady,
+    freePort,
 } from "./helpers/monitoringTools";
 import { makeTempDir, runTool, writeSelfSignedCertificate } from "./helpers/tools";
 
@@ -154,6 +157,59 @@ describe("prometheus.yml and the alert rules, checked by Debian's promtool", () 
         expect(custom).toContain("--storage.tsdb.retention.time=15d");
         expect(custom).toContain("--config.file=/r/prometheus.yml");
         expect(custom).toContain("--web.listen-address=127.0.0.1:19090");
+    });
+});
+
+describe("Debian's prometheus runs with prometheusArgs and the rendered files", () => {
+    let server: ReturnType<typeof startServer>;
+    let base: string;
+    const targets: ScrapeTargets = { ...loopbackTargets, healthUrl: "https://127.0.0.1:18443/health" };
+    beforeAll(async () => {
+        const dir = subdir("prometheus-live");
+        writePrometheusFiles(dir, defaults, targets);
+        const port = await freePort();
+        base = `http://127.0.0.1:${port}`;
+        server = startServer("prometheus", prometheusArgs(defaults, pathsIn(dir), `127.0.0.1:${port}`));
+        await waitUntilReady(`${base}/-/ready`, server.child, server.log, 20_000);
+    }, 30_000);
+    afterAll(() => server?.stop());
+
+    const api = async (pathAndQuery: string, method = "GET") => {
+        const response = await fetch(`${base}${pathAndQuery}`, { method, signal: AbortSignal.timeout(10_000) });
+        if (!response.ok) throw new Error(`${method} ${pathAndQuery}: ${response.status} ${await response.text()}\n${server.log()}`);
+        return response.headers.get("content-type")?.includes("json") ? ((await response.json()) as any) : await response.text();
+    };
+
+    test("loads every alert rule", async () => {
+        const groups = (await api("/api/v1/rules")).data.groups as { rules: { name: string }[] }[];
+        const loaded = groups.flatMap((g) => g.rules.map((r) => r.name)).sort();
+        expect(loaded).toEqual(alertRuleGroups(defaults).flatMap((g) => g.rules.map((r) => r.alert)).sort());
+    });
+
+    test("keeps samples for the configured retention", async () => {
+        // Prometheus prints the flag back normalised (200h as 8d8h).
+        const hours = (duration: string) =>
+            [...duration.matchAll(/(\d+)(y|w|d|h)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * { y: 8760, w: 168, d: 24, h: 1 }[unit as "y"], 0);
+        expect(hours((await api("/api/v1/status/flags")).data["storage.tsdb.retention.time"])).toBe(200);
+    });
+
+    test("the blackbox job probes the health URL through the exporter", async () => {
+        // The scrape manager picks up discovered targets a few seconds after start.
+        type Target = { labels: Record<string, string>; scrapeUrl: string };
+        const deadline = Date.now() + 15_000;
+        let probe: Target | undefined;
+        while (!probe && Date.now() < deadline) {
+            const active = (await api("/api/v1/targets")).data.activeTargets as Target[];
+            probe = active.find((t) => t.labels.job === "blackbox");
+            if (!probe) await new Promise((r) => setTimeout(r, 250));
+        }
+        expect(probe?.labels.instance).toBe(targets.healthUrl);
+        expect(probe?.scrapeUrl).toBe(`http://${targets.blackboxExporter}/probe?module=http_2xx&target=${encodeURIComponent(targets.healthUrl)}`);
+    });
+
+    test("reloads without a restart (--web.enable-lifecycle) and takes snapshots (--web.enable-admin-api)", async () => {
+        await api("/-/reload", "POST");
+        expect((await api("/api/v1/admin/tsdb/snapshot", "POST")).status).toBe("success");
     });
 });
 

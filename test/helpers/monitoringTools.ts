@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -178,28 +178,15 @@ export interface RunningBlackbox {
 /** Starts prometheus-blackbox-exporter with `configFile` and waits (at most 10 s) until it answers. */
 export async function startBlackboxExporter(configFile: string): Promise<RunningBlackbox> {
     const port = await freePort();
-    const child = spawn("prometheus-blackbox-exporter", [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`], {
-        stdio: ["ignore", "ignore", "pipe"],
-    });
-    let log = "";
-    child.stderr?.on("data", (chunk) => (log += String(chunk)));
-    const stop = (): void => {
-        if (child.exitCode === null) child.kill("SIGKILL");
-    };
+    const server = startServer("prometheus-blackbox-exporter", [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`]);
     const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-        try {
-            if ((await fetch(`${base}/metrics`)).ok) break;
-        } catch {
-            // not listening yet
-        }
-        if (child.exitCode !== null || Date.now() > deadline) {
-            stop();
-            throw new Error(`prometheus-blackbox-exporter did not start:\n${log}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
+    try {
+        await waitUntilReady(`${base}/metrics`, server.child, server.log, 10_000);
+    } catch (error) {
+        server.stop();
+        throw error;
     }
+    const stop = server.stop;
     return {
         async probe(target: string) {
             const response = await fetch(`${base}/probe?module=http_2xx&target=${encodeURIComponent(target)}`, {
@@ -213,5 +200,36 @@ export async function startBlackboxExporter(configFile: string): Promise<Running
             return samples;
         },
         stop,
+    };
+}
+
+/** Polls `url` until it answers 2xx, the child exits, or `timeoutMs` passes. */
+export async function waitUntilReady(url: string, child: ChildProcess, log: () => string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        try {
+            if ((await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok) return;
+        } catch {
+            // not listening yet
+        }
+        if (child.exitCode !== null || Date.now() > deadline) {
+            throw new Error(`${url} did not become ready:\n${log()}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+/** Starts a Debian server binary on loopback; its combined log is kept for failure messages. */
+export function startServer(command: string, args: string[]): { child: ChildProcess; log: () => string; stop: () => void } {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    child.stdout?.on("data", (chunk) => (log += String(chunk)));
+    child.stderr?.on("data", (chunk) => (log += String(chunk)));
+    return {
+        child,
+        log: () => log,
+        stop: () => {
+            if (child.exitCode === null) child.kill("SIGKILL");
+        },
     };
 }
