@@ -105,8 +105,9 @@ export function alertRuleGroups(
                     "up == 0",
                     "Prometheus cannot scrape {{ $labels.job }} at {{ $labels.instance }}",
                     `The {{ $labels.job }} target {{ $labels.instance }} has not answered for ${alertFor}; ` +
-                        "its metrics and the alerts built on them are blind. Run `npm run status` and " +
-                        "`npm run logs {{ $labels.job }}`; `pulumi up` recreates a container that is gone.",
+                        "its metrics and the alerts built on them are blind. Run `npm run status` to find the " +
+                        "container behind it and `npm run logs <that container>` for why it stopped; " +
+                        "`pulumi up` recreates a container that is gone.",
                 ),
             ],
         },
