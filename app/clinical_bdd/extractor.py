@@ -135,28 +135,36 @@ def _clean(raw: str, base: int = 0) -> tuple[str, list[int]]:
     """Collapse whitespace and strip Markdown emphasis; return the clean text
     and, for each clean character, its offset in the original content."""
     skip: set[int] = set()
-    for m in _MD_INLINE.finditer(raw):
-        skip.update(range(m.start(), m.end()))
-    # Markdown links [text](url) -> text
-    for m in re.finditer(r"\[([^\]]+)\]\([^)]*\)", raw):
-        skip.add(m.start())
-        skip.update(range(m.start(1) + len(m.group(1)), m.end()))
+    if "*" in raw or "_" in raw or "`" in raw:
+        for m in _MD_INLINE.finditer(raw):
+            skip.update(range(m.start(), m.end()))
+    if "[" in raw:
+        # Markdown links [text](url) -> text
+        for m in re.finditer(r"\[([^\]]+)\]\([^)]*\)", raw):
+            skip.add(m.start())
+            skip.update(range(m.start(1) + len(m.group(1)), m.end()))
     out: list[str] = []
     idx: list[int] = []
-    pending_space = False
-    for i, ch in enumerate(raw):
-        if i in skip:
-            continue
-        if ch.isspace():
-            pending_space = bool(out)
-            continue
-        if pending_space:
+    for m in _NON_SPACE.finditer(raw):
+        s, e = m.start(), m.end()
+        if skip and any(i in skip for i in range(s, e)):
+            kept = [i for i in range(s, e) if i not in skip]
+            if not kept:
+                continue
+            token = "".join(raw[i] for i in kept)
+            positions = [base + i for i in kept]
+        else:
+            token = m.group()
+            positions = range(base + s, base + e)
+        if out:
             out.append(" ")
-            idx.append(base + i - 1)
-            pending_space = False
-        out.append(ch)
-        idx.append(base + i)
+            idx.append(base + s - 1)
+        out.append(token)
+        idx.extend(positions)
     return "".join(out), idx
+
+
+_NON_SPACE = re.compile(r"\S+")
 
 
 # --------------------------------------------------------------------------

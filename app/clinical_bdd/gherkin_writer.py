@@ -228,13 +228,15 @@ def write_feature(recs: list[Recommendation], specialty: str, title: str | None 
     return "\n".join(lines) + "\n"
 
 
-def parse(feature: str) -> dict:
-    """Parse with the official Gherkin parser and compile pickles; raise
-    InvalidGherkin on any error. Returns the gherkin document."""
+def parse(feature: str, compile_pickles: bool = True) -> dict:
+    """Parse with the official Gherkin parser (and by default compile the
+    pickles a runner would execute); raise InvalidGherkin on any error.
+    Returns the gherkin document."""
     try:
         document = Parser().parse(feature)
-        document["uri"] = "generated.feature"
-        Compiler().compile(document)
+        if compile_pickles:
+            document["uri"] = "generated.feature"
+            Compiler().compile(document)
     except Exception as exc:  # gherkin raises CompositeParserException etc.
         raise InvalidGherkin(str(exc)) from exc
     return document
