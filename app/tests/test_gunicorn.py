@@ -198,4 +198,9 @@ def test_413_through_gunicorn(gunicorn_server):
     r = requests.post(server.base + "/api/v1/analyze", json={"content": "x" * 4096}, timeout=10)
     assert r.status_code == 413
     assert r.json()["error"] == "payload_too_large"
+    # a body far beyond the limit is refused cleanly too (no reset, JSON error)
+    big = b'{"content": "' + b"a" * 3_000_000 + b'"}'
+    r = requests.post(server.base + "/api/v1/analyze", data=big, headers={"Content-Type": "application/json"}, timeout=20)
+    assert r.status_code == 413 and r.json()["request_id"]
     assert requests.get(server.base + "/health", timeout=5).status_code == 200
+    assert total(scrape(server.base), "clinical_bdd_rejected_requests_total", reason="body_too_large") == 2
