@@ -82,6 +82,11 @@ def on_starting(server):
     # Stale metric files from an earlier run would corrupt counters.
     _empty_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     _empty_dir(os.environ[SLOT_DIR_ENV])
+    if threads < max_concurrent_requests + 1:
+        server.log.warning(
+            "GUNICORN_THREADS is below MAX_CONCURRENT_REQUESTS + 1: excess requests may queue "
+            "instead of getting an immediate 503"
+        )
     server.log.info(
         "starting",
         extra={

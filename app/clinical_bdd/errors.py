@@ -63,6 +63,14 @@ def register_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return error_response(status, code, message, headers)
 
+    from .gherkin_writer import InvalidGherkin
+
+    @app.errorhandler(InvalidGherkin)
+    def _invalid_gherkin(exc: InvalidGherkin):
+        # a generator bug: never return an invalid feature; the message may quote input, so it is not logged
+        log.error("generated feature failed Gherkin validation", extra={"request_id": getattr(g, "request_id", None)})
+        return error_response(500, "generation_failed", "the generated feature failed Gherkin validation")
+
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception):
         log.error("unhandled exception", exc_info=exc, extra={"request_id": getattr(g, "request_id", None)})

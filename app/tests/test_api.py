@@ -45,6 +45,7 @@ def test_health_runs_generator(client):
     assert body["status"] == "ok"
     assert body["version"] == __version__
     assert body["checks"]["generator"]["status"] == "pass"
+    assert body["checks"]["metrics"]["status"] == "pass"
     assert body["providers"] == {"openai": False, "anthropic": False}
 
 
@@ -236,6 +237,15 @@ def test_500_is_json_without_traceback():
     body = assert_json_error(r, 500)
     assert "secret guideline text" not in r.get_data(as_text=True)
     assert body["error"] == "internal_error"
+
+
+def test_invalid_generated_gherkin_is_a_json_500(monkeypatch):
+    import clinical_bdd.service as service
+
+    monkeypatch.setattr(service, "write_feature", lambda *a, **k: "not gherkin\nFeature: x\n")
+    r = create_app().test_client().post("/api/v1/analyze", json={"content": SAMPLE})
+    body = assert_json_error(r, 500)
+    assert body["error"] == "generation_failed"
 
 
 def test_concurrency_limit_in_process():

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, Response, current_app, jsonify
 
 from .. import metrics
@@ -12,12 +14,16 @@ bp = Blueprint("ops", __name__)
 def health():
     settings = current_app.extensions["clinical_bdd.settings"]
     generator = health_check()
-    ok = generator["status"] == "pass"
+    mp_dir = metrics.multiprocess_dir()
+    metrics_ok = mp_dir is None or (os.path.isdir(mp_dir) and os.access(mp_dir, os.W_OK))
+    metrics_check = {"status": "pass" if metrics_ok else "fail", "multiprocess": mp_dir is not None}
+    ok = generator["status"] == "pass" and metrics_ok
     body = {
         "status": "ok" if ok else "fail",
         "version": settings.version,
         "checks": {
             "generator": generator,
+            "metrics": metrics_check,
             "concurrency_limiter": {
                 "status": "pass",
                 "mode": current_app.extensions["clinical_bdd.limiter"].mode,
