@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 
 /** One resource the program declared, as the Pulumi engine would have received it. */
 export interface DeclaredResource {
@@ -33,7 +34,8 @@ export async function runProgram(config: Record<string, string> = {}, secrets: R
             newResource: (args) => {
                 const inputs = unwrapSecrets(args.inputs);
                 resources.push({ type: args.type, name: args.name, inputs, opts: optsByName.get(`${args.type}::${args.name}`) ?? {} });
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs) } };
+                const opts = optsByName.get(`${args.type}::${args.name}`) ?? {};
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs, opts) } };
             },
             call: (args) => args.inputs,
         },
@@ -89,18 +91,28 @@ function unwrapSecrets(value: any): any {
     return value;
 }
 
-/** The provider-computed outputs a real deployment would return, for the resources that have some. */
-function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+/**
+ * The provider-computed outputs a real deployment would return, for the resources that have
+ * some. A generator that a real `pulumi up` would replace (a bumped rotation keeper or
+ * replacementTrigger, new certificate fields) yields a new value, as it would for real; the
+ * default config yields exactly mockGenerated(name).
+ */
+function mockState(type: string, name: string, inputs: Record<string, any>, opts: pulumi.ResourceOptions): Record<string, unknown> {
+    const generation = (trigger: unknown) => (trigger === undefined || trigger === 0 || trigger === "0" ? "" : `-generation-${String(trigger)}`);
     switch (type) {
         case "random:index/randomPassword:RandomPassword":
-            return { result: mockGenerated(name) };
+            return { result: mockGenerated(name) + generation(inputs.keepers?.rotation) };
         case "tls:index/privateKey:PrivateKey":
-            return { privateKeyPem: mockGenerated(name) };
-        case "tls:index/selfSignedCert:SelfSignedCert":
+            return { privateKeyPem: mockGenerated(name) + generation(opts.replacementTrigger) };
+        case "tls:index/selfSignedCert:SelfSignedCert": {
+            // Every field but earlyRenewalHours (updated in place) makes a new certificate.
+            const { earlyRenewalHours: _inPlace, ...issued } = inputs;
+            const fingerprint = createHash("sha256").update(JSON.stringify(issued)).digest("hex").slice(0, 12);
             return {
-                certPem: `-----BEGIN CERTIFICATE-----\nmock-${name}\n-----END CERTIFICATE-----\n`,
+                certPem: `-----BEGIN CERTIFICATE-----\nmock-${name}-${fingerprint}${generation(opts.replacementTrigger)}\n-----END CERTIFICATE-----\n`,
                 validityEndTime: new Date(Date.UTC(2027, 10, 28)).toISOString(),
             };
+        }
         case "docker:index/image:Image":
             return { repoDigest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" };
         case "docker:index/container:Container":
@@ -133,6 +145,8 @@ export function diffRuns(before: ProgramRun, after: ProgramRun): { added: string
         const fields = [...new Set([...Object.keys(prev.inputs), ...Object.keys(next.inputs)])]
             .filter((f) => JSON.stringify(prev.inputs[f]) !== JSON.stringify(next.inputs[f]))
             .sort();
+        // replacementTrigger is an option, not an input, but it replaces the resource all the same.
+        if (JSON.stringify(prev.opts.replacementTrigger) !== JSON.stringify(next.opts.replacementTrigger)) fields.push("replacementTrigger");
         if (fields.length === 0) continue;
         const ignoredFields = next.opts.ignoreChanges ?? [];
         changed.push({ key, fields, ignored: fields.every((f) => ignoredFields.includes(f)) });
