@@ -83,8 +83,11 @@ EXPECTED_FAMILIES = {
 
 
 def test_metric_names_command_lists_exposed_names(client):
+    import os
+
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR="/nonexistent/prom")  # must not matter
     out = subprocess.run(
-        [sys.executable, "-m", "clinical_bdd.metric_names"], cwd=APP_DIR, capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "clinical_bdd.metric_names"], cwd=APP_DIR, env=env, capture_output=True, text=True, timeout=30
     )
     assert out.returncode == 0, out.stderr
     names = out.stdout.split()
