@@ -132,3 +132,91 @@ def test_on_starting_empties_multiproc_dir(tmp_path):
     finally:
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         os.environ.pop("CLINICAL_BDD_SLOT_DIR", None)
+
+
+def _python_for_uid(uid: int, site: str) -> str | None:
+    """A Python of the same minor version that an unprivileged uid can run."""
+    want = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (f"/usr/bin/python{want}", f"/usr/local/bin/python{want}"):
+        if not os.path.exists(candidate):
+            continue
+        probe = subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i", f"PYTHONPATH={site}",
+             candidate, "-c", "import flask, gunicorn, prometheus_client, gherkin"],
+            capture_output=True, timeout=30,
+        )
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def test_runs_as_uid_10001_with_read_only_code_and_only_tmp_writable():
+    """What the container does: uid 10001, code not writable, no HOME, only TMPDIR writable."""
+    import shutil
+    import signal
+    import sysconfig
+    import tempfile
+    import time
+
+    import requests
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop to uid 10001")
+    site = sysconfig.get_paths()["purelib"]
+    python = _python_for_uid(10001, site)
+    if python is None:
+        pytest.skip("no Python runnable by uid 10001 with the venv's packages")
+
+    code = Path(tempfile.mkdtemp(prefix="clinical_bdd_ro_", dir="/tmp"))
+    writable = Path(tempfile.mkdtemp(prefix="clinical_bdd_rw_", dir="/tmp"))
+    proc = None
+    try:
+        shutil.copytree(APP_DIR / "clinical_bdd", code / "clinical_bdd", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(APP_DIR / "gunicorn.conf.py", code / "gunicorn.conf.py")
+        for root, dirs, files in os.walk(code):
+            os.chmod(root, 0o555)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o444)
+        os.chown(writable, 10001, 10001)
+        before = sorted(str(p) for p in code.rglob("*"))
+        from conftest import free_port
+
+        port = free_port()
+        env = {
+            "PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "TMPDIR": str(writable),
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": site, "GUNICORN_WORKERS": "2",
+        }
+        proc = subprocess.Popen(
+            ["setpriv", "--reuid=10001", "--regid=10001", "--clear-groups", "env", "-i",
+             *[f"{k}={v}" for k, v in env.items()],
+             python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "clinical_bdd.wsgi:app"],
+            cwd=code, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        health = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                health = requests.get(base + "/health", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert health is not None and health.status_code == 200, proc.poll()
+        assert health.json()["checks"]["metrics"] == {"status": "pass", "multiprocess": True}
+        r = requests.post(base + "/api/v1/analyze", json={"content": "Metformin should be used in adults. A"}, timeout=10)
+        assert r.status_code == 200
+        assert "clinical_bdd_scenarios_generated_total 1.0" in requests.get(base + "/metrics", timeout=5).text
+        assert sorted(str(p) for p in code.rglob("*")) == before  # nothing written next to the code
+        assert any(writable.iterdir())  # metrics and slot files live in TMPDIR
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        for path in (code, writable):
+            for root, dirs, files in os.walk(path):
+                os.chmod(root, 0o755)
+            shutil.rmtree(path, ignore_errors=True)
