@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 class GenerationTimeout(Exception):
@@ -34,7 +34,7 @@ class Threshold:
     span: tuple[int, int]
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = {k: getattr(self, k) for k in _THRESHOLD_FIELDS}
         d["span"] = {"start": self.span[0], "end": self.span[1]}
         return d
 
@@ -59,10 +59,17 @@ class Recommendation:
     span: tuple[int, int] = (0, 0)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = {k: getattr(self, k) for k in _RECOMMENDATION_FIELDS}
+        d["conditions"] = list(self.conditions)
+        d["excluded_conditions"] = list(self.excluded_conditions)
+        d["criteria"] = list(self.criteria)
         d["thresholds"] = [t.to_dict() for t in self.thresholds]
         d["span"] = {"start": self.span[0], "end": self.span[1]}
         return d
+
+
+_THRESHOLD_FIELDS = [f.name for f in fields(Threshold)]
+_RECOMMENDATION_FIELDS = [f.name for f in fields(Recommendation)]
 
 
 # --------------------------------------------------------------------------
@@ -623,10 +630,13 @@ def _parse_population(pop: str, thresholds: list[Threshold], pop_offset: int, id
 # action phrasing
 
 
+_WS = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;.])")
+
+
 def _tidy(s: str) -> str:
-    s = re.sub(r"\s+", " ", s).strip(" ,;:.")
-    s = re.sub(r"\s+([,;.])", r"\1", s)
-    return s
+    s = _WS.sub(" ", s).strip(" ,;:.")
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", s)
 
 
 def _lower_first(s: str) -> str:
@@ -702,7 +712,12 @@ SPECIALTY_KEYWORDS: list[tuple[str, re.Pattern]] = [
 ]
 
 
+SPECIALTY_SAMPLE_CHARS = 20_000
+
+
 def infer_specialty(text: str) -> str:
+    """The specialty whose keywords occur most often in the first 20,000 characters."""
+    text = text[:SPECIALTY_SAMPLE_CHARS]
     scores = [(len(p.findall(text)), -i, name) for i, (name, p) in enumerate(SPECIALTY_KEYWORDS)]
     best = max(scores)
     return best[2] if best[0] > 0 else "general"
