@@ -1,0 +1,252 @@
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { stringify } from "yaml";
+import { freePort, monitoringDir, readMetricList, repoRoot, startServer, waitUntilReady } from "./helpers/monitoringTools";
+import { makeTempDir, runTool } from "./helpers/tools";
+
+/**
+ * backup/backup.sh and backup/restore.sh, the scripts the backup job's container runs, run
+ * here for real: Debian's prometheus with the admin API on loopback, a SQLite grafana.db
+ * stand-in, archives written, checked and restored into fresh directories.
+ */
+
+const backupScript = path.join(repoRoot, "backup", "backup.sh");
+const restoreScript = path.join(repoRoot, "backup", "restore.sh");
+
+type Server = ReturnType<typeof startServer>;
+const servers: Server[] = [];
+let tmp: ReturnType<typeof makeTempDir>;
+let prometheusUrl: string;
+let prometheusData: string;
+let grafanaData: string;
+let backupDir: string;
+let textfileDir: string;
+/** A moment every sample before which is in the first backup. */
+let beforeBackup: number;
+let firstRun: { code: number; output: string; seconds: number };
+
+function run(script: string, args: string[], env: Record<string, string>): { code: number; output: string; seconds: number } {
+    const started = Date.now();
+    const result = spawnSync("bash", [script, ...args], { encoding: "utf8", timeout: 60_000, env: { PATH: process.env.PATH ?? "", ...env } });
+    if (result.error) throw new Error(`${script} could not run: ${result.error.message}`);
+    return { code: result.status ?? -1, output: `${result.stdout}${result.stderr}`, seconds: (Date.now() - started) / 1000 };
+}
+
+const backupEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({
+    BACKUP_DIR: backupDir,
+    PROMETHEUS_URL: prometheusUrl,
+    PROMETHEUS_DATA_DIR: prometheusData,
+    GRAFANA_DATA_DIR: grafanaData,
+    BACKUP_TEXTFILE_DIR: textfileDir,
+    ...overrides,
+});
+
+function sqlite(db: string, sql: string): string {
+    const { code, output } = runTool("sqlite3", [db, sql]);
+    if (code !== 0) throw new Error(`sqlite3 ${db}: ${output}`);
+    return output;
+}
+
+/** The archives of a service in a backup directory, oldest first. */
+function archives(dir: string, service: string): string[] {
+    const sub = path.join(dir, service);
+    if (!fs.existsSync(sub)) return [];
+    return fs.readdirSync(sub).filter((f) => f.endsWith(".tar.gz")).sort().map((f) => path.join(sub, f));
+}
+
+/** A fresh directory inside this run's temp dir. */
+function fresh(name: string): string {
+    const dir = path.join(tmp.dir, name);
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+}
+
+/** Starts Debian's prometheus on a free loopback port with the admin API; scrapes itself every second when `scrape`. */
+async function startPrometheus(dataDir: string, scrape: boolean): Promise<string> {
+    const port = await freePort();
+    const config = path.join(tmp.dir, `prometheus-${port}.yml`);
+    const jobs = scrape ? [{ job_name: "prometheus", scrape_interval: "1s", static_configs: [{ targets: [`127.0.0.1:${port}`] }] }] : [];
+    fs.writeFileSync(config, stringify({ global: { scrape_interval: "1s" }, scrape_configs: jobs }));
+    const server = startServer("prometheus", [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${dataDir}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--web.enable-admin-api",
+    ]);
+    servers.push(server);
+    const url = `http://127.0.0.1:${port}`;
+    await waitUntilReady(`${url}/-/ready`, server.child, server.log, 20_000);
+    return url;
+}
+
+/** The value of `query` evaluated at `time` (unix seconds), or undefined when it has no result. */
+async function queryAt(url: string, query: string, time: number): Promise<number | undefined> {
+    const answer = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}&time=${time}`, { signal: AbortSignal.timeout(5_000) });
+    const body = (await answer.json()) as { data: { result: { value: [number, string] }[] } };
+    const first = body.data.result[0];
+    return first ? Number(first.value[1]) : undefined;
+}
+
+beforeAll(async () => {
+    tmp = makeTempDir("backup");
+    prometheusData = fresh("prometheus-data");
+    grafanaData = fresh("grafana-data");
+    backupDir = fresh("backups");
+    textfileDir = fresh("textfile");
+    prometheusUrl = await startPrometheus(prometheusData, true);
+    // Some seconds of its own samples, so the snapshot holds a series worth finding.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+        beforeBackup = Date.now() / 1000;
+        if (((await queryAt(prometheusUrl, 'count_over_time(up{job="prometheus"}[1m])', beforeBackup)) ?? 0) >= 4) break;
+        if (Date.now() > deadline) throw new Error("prometheus scraped fewer than 4 samples of itself in 20 s");
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    sqlite(
+        path.join(grafanaData, "grafana.db"),
+        "CREATE TABLE dashboard (id INTEGER PRIMARY KEY, uid TEXT, title TEXT);" +
+            "INSERT INTO dashboard (uid, title) VALUES ('clinical-bdd-overview', 'Platform overview'), ('ops', 'Operations — ünïcode');" +
+            "CREATE TABLE user (id INTEGER PRIMARY KEY, login TEXT); INSERT INTO user (login) VALUES ('admin');",
+    );
+    fs.mkdirSync(path.join(grafanaData, "plugins", "panel"), { recursive: true });
+    fs.writeFileSync(path.join(grafanaData, "plugins", "panel", "plugin.json"), '{"id":"panel"}\n');
+    firstRun = run(backupScript, [], backupEnv());
+}, 60_000);
+
+afterAll(() => {
+    for (const server of servers) server.stop();
+    tmp?.cleanup();
+});
+
+describe("backup.sh", () => {
+    test("writes one tar.gz per service with a sha256 file that matches it", () => {
+        expect({ code: firstRun.code, output: firstRun.output }).toEqual({ code: 0, output: expect.stringMatching(/backup: done/) });
+        for (const service of ["grafana", "prometheus"]) {
+            const [archive, ...more] = archives(backupDir, service);
+            expect({ service, more }).toEqual({ service, more: [] });
+            expect(path.basename(archive)).toMatch(new RegExp(`^${service}-\\d{8}T\\d{6}Z\\.tar\\.gz$`));
+            const digest = createHash("sha256").update(fs.readFileSync(archive)).digest("hex");
+            expect(fs.readFileSync(`${archive}.sha256`, "utf8")).toBe(`${digest}  ${path.basename(archive)}\n`);
+        }
+    });
+
+    test("writes the newest archive's time for node-exporter, with the metric names monitoring/ lists", () => {
+        const text = fs.readFileSync(path.join(textfileDir, "clinical_bdd_backup.prom"), "utf8");
+        const samples = [...text.matchAll(/^(\w+)\{service="(\w+)"\} (\d+)$/gm)].map((m) => ({ name: m[1], service: m[2], value: Number(m[3]) }));
+        const listed = readMetricList(path.join(monitoringDir, "exporter-metrics", "backup-job.txt"));
+        expect([...new Set(samples.map((s) => s.name))].sort()).toEqual([...listed].sort());
+        const stamps = samples.filter((s) => s.name === "clinical_bdd_backup_last_success_timestamp_seconds");
+        expect(stamps.map((s) => s.service).sort()).toEqual(["grafana", "prometheus"]);
+        for (const s of stamps) {
+            expect(s.value).toBeGreaterThanOrEqual(Math.floor(beforeBackup));
+            expect(s.value).toBeLessThanOrEqual(Date.now() / 1000 + 1);
+        }
+        const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8", timeout: 10_000 });
+        expect({ code: lint.status, output: `${lint.stdout}${lint.stderr}` }).toEqual({ code: 0, output: "" });
+    });
+
+    test("removes the Prometheus snapshot it archived, so its hard links do not outlive retention", () => {
+        const snapshots = path.join(prometheusData, "snapshots");
+        expect(fs.existsSync(snapshots) ? fs.readdirSync(snapshots) : []).toEqual([]);
+    });
+
+    test("keeps BACKUP_RETENTION archives per service, the newest, with their checksums", () => {
+        const dir = fresh("retention");
+        for (let i = 0; i < 3; i++) {
+            const result = run(backupScript, [], backupEnv({ BACKUP_DIR: dir, BACKUP_RETENTION: "2" }));
+            expect({ i, code: result.code, output: result.output }).toEqual({ i, code: 0, output: expect.any(String) });
+        }
+        for (const service of ["grafana", "prometheus"]) {
+            const kept = fs.readdirSync(path.join(dir, service)).sort();
+            expect({ service, count: kept.length }).toEqual({ service, count: 4 });
+            const names = kept.filter((f) => f.endsWith(".tar.gz"));
+            expect(kept).toEqual([names[0], `${names[0]}.sha256`, names[1], `${names[1]}.sha256`]);
+        }
+        expect(run(backupScript, [], backupEnv({ BACKUP_DIR: dir, BACKUP_RETENTION: "2" })).output).toMatch(/pruned (grafana|prometheus)-\d{8}T\d{6}Z\.tar\.gz \(keeping 2\)/);
+    }, 60_000);
+
+    test("an unreachable Prometheus fails the run, names the API, and still backs up Grafana", () => {
+        const dir = fresh("prometheus-down");
+        const result = run(backupScript, [], backupEnv({ BACKUP_DIR: dir, PROMETHEUS_URL: "http://127.0.0.1:9" }));
+        expect(result.code).toBe(1);
+        expect(result.output).toMatch(/prometheus: POST http:\/\/127\.0\.0\.1:9\/api\/v1\/admin\/tsdb\/snapshot failed/);
+        expect(archives(dir, "grafana")).toHaveLength(1);
+        expect(archives(dir, "prometheus")).toHaveLength(0);
+    });
+
+    test("a bad retention is refused with the variable's name", () => {
+        const result = run(backupScript, [], backupEnv({ BACKUP_DIR: fresh("bad-retention"), BACKUP_RETENTION: "none" }));
+        expect({ code: result.code, output: result.output.trim() }).toEqual({ code: 1, output: "backup: BACKUP_RETENTION must be a positive integer, got 'none'" });
+    });
+});
+
+describe("restore.sh puts a backup back", () => {
+    test("Grafana: the restored database has the same rows, and the other files come back", () => {
+        const target = fresh("restored-grafana");
+        fs.writeFileSync(path.join(target, "stale.txt"), "from before the restore");
+        const result = run(restoreScript, [archives(backupDir, "grafana")[0]], { GRAFANA_DATA_DIR: target });
+        expect({ code: result.code, output: result.output }).toEqual({ code: 0, output: expect.stringMatching(/checksum [0-9a-f]{64} verified[\s\S]*restored/) });
+        const dump = (dir: string) => sqlite(path.join(dir, "grafana.db"), ".dump");
+        expect(dump(target)).toBe(dump(grafanaData));
+        expect(sqlite(path.join(target, "grafana.db"), "SELECT title FROM dashboard ORDER BY id;")).toBe("Platform overview\nOperations — ünïcode\n");
+        expect(fs.readFileSync(path.join(target, "plugins", "panel", "plugin.json"), "utf8")).toBe('{"id":"panel"}\n');
+        expect(fs.readdirSync(target).sort()).toEqual(["grafana.db", "plugins"]);
+    });
+
+    test("Prometheus: a server started on the restored data has the samples the original had", async () => {
+        const target = fresh("restored-prometheus");
+        const result = run(restoreScript, [archives(backupDir, "prometheus")[0], "--service", "prometheus"], { PROMETHEUS_DATA_DIR: target });
+        expect({ code: result.code, output: result.output }).toEqual({ code: 0, output: expect.stringMatching(/restored/) });
+        const restoredUrl = await startPrometheus(target, false);
+        const query = 'count_over_time(up{job="prometheus"}[10m])';
+        const original = await queryAt(prometheusUrl, query, beforeBackup);
+        const restored = await queryAt(restoredUrl, query, beforeBackup);
+        expect(original).toBeGreaterThanOrEqual(4);
+        expect(restored).toBe(original);
+    }, 60_000);
+
+    describe("refuses, touching nothing, when the archive cannot be trusted", () => {
+        let target: string;
+        let corrupt: string;
+        const listing = (dir: string) => fs.readdirSync(dir).sort().map((f) => `${f}:${fs.readFileSync(path.join(dir, f), "utf8")}`);
+        beforeAll(() => {
+            target = fresh("untouched-grafana");
+            fs.writeFileSync(path.join(target, "grafana.db"), "the live database");
+            const dir = fresh("corrupt");
+            const good = archives(backupDir, "grafana")[0];
+            corrupt = path.join(dir, path.basename(good));
+            const bytes = fs.readFileSync(good);
+            bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+            fs.writeFileSync(corrupt, bytes);
+            fs.copyFileSync(`${good}.sha256`, `${corrupt}.sha256`);
+        });
+
+        test("a corrupted archive: checksum mismatch", () => {
+            const result = run(restoreScript, [corrupt], { GRAFANA_DATA_DIR: target });
+            expect(result.code).toBe(1);
+            expect(result.output).toMatch(/checksum mismatch for grafana-\d{8}T\d{6}Z\.tar\.gz: expected [0-9a-f]{64}, got [0-9a-f]{64}; the archive is corrupt or was changed; nothing was touched/);
+            expect(listing(target)).toEqual(["grafana.db:the live database"]);
+        });
+
+        test("an archive without its checksum file", () => {
+            const lonely = path.join(fresh("no-checksum"), path.basename(corrupt));
+            fs.copyFileSync(archives(backupDir, "grafana")[0], lonely);
+            const result = run(restoreScript, [lonely], { GRAFANA_DATA_DIR: target });
+            expect({ code: result.code, output: result.output }).toEqual({ code: 1, output: expect.stringMatching(/no checksum file .*nothing was touched/) });
+            expect(listing(target)).toEqual(["grafana.db:the live database"]);
+        });
+
+        test("a Grafana archive given as Prometheus", () => {
+            const result = run(restoreScript, [archives(backupDir, "grafana")[0], "--service", "prometheus"], { PROMETHEUS_DATA_DIR: target });
+            expect({ code: result.code, output: result.output }).toEqual({ code: 1, output: expect.stringMatching(/is a grafana backup, not prometheus/) });
+            expect(listing(target)).toEqual(["grafana.db:the live database"]);
+        });
+
+        test("no archive at the path, or no argument", () => {
+            expect(run(restoreScript, [path.join(tmp.dir, "missing.tar.gz")], {}).output).toMatch(/restore: no archive at .*missing\.tar\.gz/);
+            expect(run(restoreScript, [], {}).output).toMatch(/usage: restore\.sh <archive\.tar\.gz> \[--service grafana\|prometheus\]/);
+        });
+    });
+});
