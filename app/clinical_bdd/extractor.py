@@ -264,7 +264,8 @@ _NEGATION = re.compile(
 _POP_WORDS = (
     r"(?:all\s+|most\s+|many\s+|selected\s+|nonpregnant\s+|older\s+|young\s+|pregnant\s+|"
     r"asymptomatic\s+|hospitali[sz]ed\s+|postmenopausal\s+|premenopausal\s+|frail\s+|elderly\s+|"
-    r"critically\s+ill\s+|symptomatic\s+|high-risk\s+|otherwise\s+healthy\s+)*"
+    r"critically\s+ill\s+|symptomatic\s+|high-risk\s+|otherwise\s+healthy\s+|healthy\s+|"
+    r"nonpregnant\s+|adult\s+|pediatric\s+|obese\s+|overweight\s+)*"
     r"(?:adults?|patients?|people|persons?|individuals?|children|child|adolescents?|youth|"
     r"infants?|newborns?|neonates?|women|men|girls|boys|those|anyone|survivors?)"
 )
@@ -304,7 +305,8 @@ _VERB_BASE = {
     "examined": "examine", "identified": "identify", "managed": "manage",
     "instructed": "instruct", "switched": "switch", "de-escalated": "de-escalate",
     "deintensified": "deintensify", "restricted": "restrict", "limited": "limit",
-    "made": "make", "done": "do", "taken": "take",
+    "made": "make", "diagnosed": "diagnose", "achieved": "achieve", "advised": "advise",
+    "informed": "inform", "supplemented": "supplement", "scheduled": "schedule", "done": "do", "taken": "take",
     "sought": "seek", "drawn": "draw", "kept": "keep", "held": "hold", "begun": "begin",
     "undertaken": "undertake", "seen": "see", "pursued": "pursue", "followed": "follow",
 }
@@ -367,7 +369,7 @@ _CMP_WORDS = {
     "less than or equal to": "<=", "no more than": "<=", "at most": "<=", "up to": "<=",
     "equal to or less than": "<=",
     "greater than": ">", "more than": ">", "higher than": ">", "above": ">", "over": ">",
-    "exceeding": ">", "in excess of": ">",
+    "exceeding": ">", "in excess of": ">", "older than": ">", "younger than": "<",
     "less than": "<", "lower than": "<", "below": "<", "under": "<",
 }
 _CMP_SUFFIX = {
@@ -460,16 +462,16 @@ def _find_measure(text: str, start: int, unit: str, value: str) -> tuple[str, st
         lo, window = lo + cut + 1, window[cut + 1 :]
     if unit == "years":
         return "age", "age", start
-    best: tuple[int, str, str] | None = None
+    best: tuple[int, str, str, int] | None = None
     for pattern, name, column in _MEASURES:
         for m in pattern.finditer(window):
-            if best is None or m.end() > best[0] or (m.end() == best[0] and False):
-                best = (m.end(), name, column)
+            if best is None or m.end() > best[0]:
+                best = (m.end(), name, column, m.start())
     if best is not None:
         name, column = best[1], best[2]
         if column in ("SBP", "DBP") and "/" in value:
             name, column = "blood pressure", "BP"
-        return name, column, lo + best[0] - 1
+        return name, column, lo + best[3]
     if unit == "mmHg":
         return ("blood pressure", "BP", start) if "/" in value else ("systolic blood pressure", "SBP", start)
     if unit == "percentile":
@@ -535,7 +537,8 @@ def _extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
                     break
         elif before and measure != "value":
             measure, column = f"{before.group(1).lower()} in {measure}", f"{column}_{before.group(1).lower()}"
-        between = text[max(0, min(mpos, start) - 40) : start]
+        # goal words sit around the measure: "A1C goal of <7%", "BP should be lowered to <130"
+        between = text[max(0, min(mpos, start) - 20) : start]
         kind = "target" if _TARGET_WORDS.search(between) else "condition"
         if cmp_ == "between":
             kind = "condition"
@@ -653,7 +656,11 @@ def _phrase_action(clause: str) -> tuple[str, str | None]:
         return _tidy(m.group("rest")), None
     m = _WE_RECOMMEND.match(clause)
     if m and re.match(r"^we\b", clause, re.I):
-        return _phrase_action(m.group("rest"))[0], None
+        rest = m.group("rest")
+        subject = _CLINICIAN_SUBJECT.match(rest)
+        if subject:
+            rest = rest[subject.end() :].strip()
+        return _phrase_action(rest)[0], None
     m = _IMPERATIVE.match(clause)
     if m:
         verb = m.group("verb").lower()
@@ -732,12 +739,27 @@ def _check_deadline(deadline: float | None) -> None:
         raise GenerationTimeout()
 
 
+_STRENGTH_WORD = re.compile(r"\b(strong|weak|conditional|moderate)\s+recommendation\b", re.I)
+_QUALITY = re.compile(r"\b(high|moderate|low|very\s+low)[- ](?:quality|certainty)\s+(?:of\s+)?evidence\b", re.I)
+_REC_PREFIX = re.compile(r"^(?:Recommendation|Rec\.?|Statement|Key\s+recommendation)\s*\d*(?:\.\d+)*\s*[:.)\-\u2013]\s*", re.I)
+_UNIT_TRAILING_PAREN = re.compile(r"\s*\(([^()]{1,120})\)\s*\.?\s*$")
+
+
 def _parse_parenthetical(text: str) -> tuple[str, dict]:
     found: dict = {}
 
     def repl(m: re.Match) -> str:
         inner = m.group(1)
         cor, loe, grade = _COR.search(inner), _LOE.search(inner), _GRADE.search(inner)
+        word = _STRENGTH_WORD.search(inner)
+        quality = _QUALITY.search(inner)
+        if word or quality:
+            if word:
+                found.setdefault("strength_word", word.group(1).lower())
+            if quality:
+                found.setdefault("quality", quality.group(1).lower().replace(" ", "-"))
+            if not (cor or loe or grade):
+                return ""
         if not (cor or loe or grade):
             if re.fullmatch(r"\s*[ABCE]\s*", inner):
                 found.setdefault("grade", inner.strip())
@@ -793,7 +815,17 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
         text, idx = _clean(raw, unit.start)
         if not text:
             continue
-        unit_grade = None
+        prefix = _REC_PREFIX.match(text)
+        if prefix:
+            text, idx = text[prefix.end() :], idx[prefix.end() :]
+        unit_strength: dict = {}
+        tail = _UNIT_TRAILING_PAREN.search(text)
+        if tail and (text[: tail.start()].rstrip().endswith((".", "!", ";"))):
+            _, unit_strength = _parse_parenthetical(text[tail.start() :])
+            if unit_strength:
+                text, idx = text[: tail.start()].rstrip(), idx[: tail.start()]
+                idx = idx[: len(text)]
+        unit_grade = unit_strength.get("grade")
         g = _ADA_TRAILING_GRADE.search(text)
         if g and len(text) > 20:
             unit_grade = g.group(1)
@@ -818,9 +850,13 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
             if not _CUE.search(body):
                 continue
             negated = bool(_NEGATION.search(body))
+            for key, value in unit_strength.items():
+                strength.setdefault(key, value)
             cor = strength.get("cor") or cell_cor
             loe = strength.get("loe") or cell_loe
             grade = strength.get("grade") or unit_grade
+            if not loe and strength.get("quality"):
+                loe = f"{strength['quality']}-quality"
             if cor == "III":
                 negated = True
             s_idx = idx[s_start:s_end]
@@ -876,6 +912,8 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                 )
             elif grade:
                 strength_label = f"Grade {grade}"
+            elif strength.get("strength_word"):
+                strength_label = f"{strength['strength_word'].capitalize()} recommendation"
             else:
                 strength_label = None
             recs.append(

@@ -147,6 +147,8 @@ def _tags(rec: Recommendation, specialty: str, outline: bool) -> list[str]:
         tags.append(tag(f"class-{rec.class_of_recommendation}"))
     if rec.level_of_evidence:
         tags.append(tag(f"loe-{rec.level_of_evidence}"))
+    if rec.strength and not (rec.grade or rec.class_of_recommendation):
+        tags.append(tag("strength-" + rec.strength.split()[0].lower()))
     tags.append(tag(f"specialty-{specialty}"))
     if rec.negated:
         tags.append("@negative")

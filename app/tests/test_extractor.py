@@ -180,3 +180,35 @@ def test_deadline_stops_extraction():
 
     with pytest.raises(GenerationTimeout):
         extract("In adults, X is recommended. A\n\n" * 100, deadline=time.monotonic() - 1)
+
+
+def test_we_recommend_that_clinicians():
+    rec = one(
+        "We recommend that clinicians prescribe high-intensity statin therapy for patients aged 75 years "
+        "or younger with clinical ASCVD (Grade A)."
+    )
+    assert rec.action == "prescribe high-intensity statin therapy"
+    assert rec.grade == "A" and rec.population == "patients" and rec.conditions == ["clinical ASCVD"]
+    assert [(t.measure, t.comparator, t.value) for t in rec.thresholds] == [("age", "<=", "75")]
+
+
+def test_strength_after_final_period_and_numbering():
+    rec = one("1.2. For adults with stage 1 hypertension, nonpharmacological therapy is recommended. (COR: I; LOE: B-R)")
+    assert (rec.class_of_recommendation, rec.level_of_evidence) == ("I", "B-R")
+    assert rec.conditions == ["stage 1 hypertension"]
+
+
+def test_grade_style_strength_and_prefix():
+    rec = one(
+        "Recommendation 4: In women with gestational diabetes, insulin should be used as first-line therapy "
+        "(strong recommendation, high-quality evidence)."
+    )
+    assert rec.strength == "Strong recommendation" and rec.level_of_evidence == "high-quality"
+    assert rec.action == "use insulin as first-line therapy"
+    assert "@strength-strong" in write_feature([rec], "obstetrics")
+
+
+def test_goal_words_near_the_measure_only():
+    rec = one("Systolic blood pressure should be lowered to <140 mm Hg in adults aged ≥80 years. A")
+    kinds = {t.measure: t.kind for t in rec.thresholds}
+    assert kinds == {"systolic blood pressure": "target", "age": "condition"}
