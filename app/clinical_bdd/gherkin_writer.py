@@ -192,7 +192,7 @@ def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
 
     header = ["case"] + [t.column for t in rec.thresholds] + ["outcome"]
     rows: list[list[str]] = []
-    seen: set[tuple[str, ...]] = set()
+    seen: dict[tuple[str, ...], int] = {}
     any_mode = rec.threshold_logic == "any"
     combine = any if any_mode else all
     baselines = [_baseline(t, want=not any_mode) for t in rec.thresholds]
@@ -203,9 +203,10 @@ def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
             met = combine(satisfied(tt, v) for tt, v in zip(rec.thresholds, values))
             case = label if len(rec.thresholds) == 1 else f"{t.column} {label}"
             key = tuple(values)
-            if key in seen:
+            if key in seen:  # same values as an earlier row: one row, both labels
+                rows[seen[key]][0] += f" / {case}"
                 continue
-            seen.add(key)
+            seen[key] = len(rows)
             rows.append([case] + values + [yes if met else no])
     lines.append("")
     lines.append(step + "Examples:")

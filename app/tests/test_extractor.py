@@ -111,7 +111,7 @@ def test_or_logic_between_thresholds():
     rows = {r["cells"][0]["value"]: [c["value"] for c in r["cells"][1:]] for r in scenario["examples"][0]["tableBody"]}
     # holding glucose below its cut-off, the A1C value alone decides, and vice versa
     assert rows["A1C at cut-off"] == ["10.0", "299", "should recommend"]
-    assert rows["A1C just below cut-off"] == ["9.9", "299", "should not recommend"]
+    assert rows["A1C just below cut-off / glucose just below cut-off"] == ["9.9", "299", "should not recommend"]
     assert rows["glucose at cut-off"] == ["9.9", "300", "should recommend"]
 
 
