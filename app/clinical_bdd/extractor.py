@@ -578,7 +578,7 @@ def _strip_article(s: str) -> str:
     return re.sub(r"^(?:an?|the)\s+", "", s.strip(" ,;."), flags=re.I)
 
 
-def _parse_population(pop: str, thresholds: list[Threshold], pop_offset: int, idx_text: str):
+def _parse_population(pop: str, thresholds: list[Threshold]):
     """Split a population phrase into its head, conditions ("with"), excluded
     conditions ("without") and other criteria ("who …", "aged …")."""
     marker = "\u00a7T\u00a7"
@@ -901,9 +901,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
             excluded: list[str] = []
             criteria: list[str] = []
             if population:
-                head, conditions, excluded, criteria = _parse_population(
-                    _tidy(population), thresholds, 0, sentence
-                )
+                head, conditions, excluded, criteria = _parse_population(_tidy(population), thresholds)
             if not action:
                 action = _lower_first(body)
             if cor:
