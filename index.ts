@@ -5,6 +5,7 @@ import { AlertmanagerServer, smtpPasswordPath } from "./components/alertmanagerS
 import { renderAlertRules } from "./components/alertRules";
 import { AppSecrets } from "./components/appSecrets";
 import { appUid, AppService } from "./components/appService";
+import { BackupJob } from "./components/backupJob";
 import { renderBlackboxConfig } from "./components/blackboxConfig";
 import { Exporters } from "./components/exporters";
 import { GrafanaServer } from "./components/grafanaServer";
@@ -22,8 +23,10 @@ const settings = loadSettings();
 const secrets = loadSecretSettings();
 const volumePrefix = `${settings.project}-${pulumi.getStack()}`;
 
-const network = new PlatformNetwork("platform", { labels: { "clinicalbdd.stack": pulumi.getStack() } });
-const placement = { networkName: network.name, logs: settings.logs };
+// The operator's verbs (ops/cli.sh) find the stack's containers by these labels.
+const stackLabels = { "clinicalbdd.stack": pulumi.getStack() };
+const network = new PlatformNetwork("platform", { labels: stackLabels });
+const placement = { networkName: network.name, logs: settings.logs, labels: stackLabels };
 
 const appSecrets = new AppSecrets("app-secrets", { secrets, ownerUid: appUid });
 const app = new AppService("app", {
@@ -65,7 +68,7 @@ const proxy = new ReverseProxy("front-door", {
 
 const bind = settings.ports.monitoringBindAddress;
 const retain = settings.monitoring.retainDataVolumes;
-new PrometheusServer("metrics", {
+const prometheus = new PrometheusServer("metrics", {
     image: settings.images.prometheus,
     config: renderPrometheusConfig(settings, dockerScrapeTargets()),
     alertRules: renderAlertRules(settings),
@@ -102,10 +105,24 @@ const grafana = new GrafanaServer("dashboards", {
     retainVolume: retain,
     placement,
 });
+const backup = new BackupJob(
+    "backups",
+    {
+        settings: settings.backup,
+        prometheusUrl: `http://${t.prometheus.alias}:${t.prometheus.port}`,
+        prometheusVolumeName: prometheus.volumeName,
+        grafanaVolumeName: grafana.volumeName,
+        backupVolumeName: `${volumePrefix}-backups`,
+        retainVolume: retain,
+        placement,
+    },
+    { dependsOn: [prometheus, grafana] },
+);
 new Exporters("exporters", {
     images: settings.images,
     blackboxConfig: renderBlackboxConfig(settings),
     nginxStatusUrl: `http://${t.nginx.alias}:${t.nginx.statusPort}/stub_status`,
+    textfileVolumeName: backup.metricsVolumeName,
     placement,
 });
 
@@ -119,3 +136,5 @@ export const certificateExpiresAt = certificate.expiresAt;
 export const replicas = settings.replicas;
 export const appImage = app.imageRef;
 export const nginxConfigHash = proxy.configHash;
+export const backupContainer = backup.containerName;
+export const backupLocation = backup.location;

@@ -192,6 +192,10 @@ export function alertRuleGroups(
             ],
         },
         {
+            name: "clinical-bdd-backups",
+            rules: [backupTooOld(settings)],
+        },
+        {
             name: "clinical-bdd-tls",
             rules: [
                 rule(
@@ -212,6 +216,38 @@ export function alertRuleGroups(
 export function renderAlertRules(settings: Settings, thresholds: AlertThresholds = productionGuideThresholds): string {
     return stringify({ groups: alertRuleGroups(settings, thresholds) }, yamlOptions);
 }
+
+/**
+ * The newest backup of a service (or none at all) is older than twice the one-hour RPO, or
+ * twice the configured interval when that is longer: at least one run has failed.
+ */
+function backupTooOld(settings: Settings): AlertRule {
+    const maxAgeSeconds = Math.max(backupMaxAgeSeconds, 2 * settings.backup.intervalMinutes * 60);
+    const age = maxAgeSeconds % 3600 === 0 ? `${maxAgeSeconds / 3600} hours` : `${maxAgeSeconds / 60} minutes`;
+    const metric = "clinical_bdd_backup_last_success_timestamp_seconds";
+    const node = `job="${scrapeJobs.node}"`;
+    return {
+        alert: "BackupTooOld",
+        expr:
+            `time() - max by (service) (${metric}{${node}}) > ${maxAgeSeconds}` +
+            backupServices.map((service) => ` or absent(${metric}{${node},service="${service}"})`).join(""),
+        for: alertFor,
+        labels: { severity: "critical" },
+        annotations: {
+            summary: `No {{ $labels.service }} backup in the last ${age}`,
+            description:
+                `The newest {{ $labels.service }} backup archive is older than ${age} (or there is none), so the ` +
+                "one-hour RPO no longer holds. Run `npm run status` (is the backup container healthy?), " +
+                "`npm run logs backup` for the failing step (Prometheus' admin API, disk space, the backup " +
+                "volume or backupHostPath), then `npm run backup` to take one now.",
+        },
+    };
+}
+
+/** The services backup/backup.sh archives, each with its own timestamp. */
+export const backupServices = ["grafana", "prometheus"] as const;
+/** BackupTooOld's age limit: twice the RPO of one hour. */
+export const backupMaxAgeSeconds = 2 * 3600;
 
 function capitalised(text: string): string {
     return text.charAt(0).toUpperCase() + text.slice(1);

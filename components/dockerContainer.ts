@@ -7,13 +7,15 @@ import { Workload } from "./workload";
 export interface DockerPlacement {
     readonly networkName: pulumi.Input<string>;
     readonly logs: LogSettings;
+    /** Labels on every container, e.g. clinicalbdd.stack, by which the operator's verbs find them. */
+    readonly labels?: Readonly<Record<string, string>>;
 }
 
 /**
  * How a Workload runs on one Docker host: a docker.Container with the guardrails every
  * container gets (limits, healthcheck, restart policy, json-file rotation,
- * no-new-privileges). Docker names are left to Pulumi's autonaming so a replacement can
- * start beside the container it replaces.
+ * no-new-privileges, stack and service labels). Docker names are left to Pulumi's
+ * autonaming so a replacement can start beside the container it replaces.
  */
 export function runOnDocker(
     name: string,
@@ -66,10 +68,14 @@ export function runOnDocker(
                 ...(workload.hostMounts ?? []).map((m) => ({
                     hostPath: m.hostPath,
                     containerPath: m.containerPath,
-                    readOnly: true,
+                    readOnly: m.readOnly ?? true,
                 })),
             ],
             ports: (workload.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip })),
+            // clinicalbdd.service is the workload's first alias (app, nginx, grafana, …): `npm run logs app`.
+            labels: Object.entries({ ...placement.labels, "clinicalbdd.service": workload.aliases[0] })
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([label, value]) => ({ label, value })),
             wait: waitForHealthy ?? false,
             waitTimeout: 120,
         },

@@ -13,11 +13,14 @@ export interface ExportersArgs {
     readonly blackboxConfig: string;
     /** URL of nginx's stub_status on the platform network. */
     readonly nginxStatusUrl: string;
+    /** A volume node-exporter reads *.prom files from (the backup job's metrics); default none. */
+    readonly textfileVolumeName?: pulumi.Input<string>;
     readonly placement: DockerPlacement;
 }
 
 const blackboxConfigPath = "/etc/blackbox_exporter/config.yml";
 const small = { memoryMb: 128, cpus: 0.25 };
+const textfileDir = "/textfile";
 
 /**
  * The exporters Prometheus scrapes beside the app: node-exporter (host), cAdvisor
@@ -39,7 +42,8 @@ export class Exporters extends pulumi.ComponentResource {
         const nodeExporter = run("node-exporter", {
             image: args.images.nodeExporter,
             command: ["--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/rootfs",
-                "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)"],
+                "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)",
+                ...(args.textfileVolumeName ? [`--collector.textfile.directory=${textfileDir}`] : [])],
             limits: small,
             healthcheck: wgetHealth(t.nodeExporter.port, "/"),
             aliases: [t.nodeExporter.alias],
@@ -48,6 +52,7 @@ export class Exporters extends pulumi.ComponentResource {
                 { hostPath: "/sys", containerPath: "/host/sys" },
                 { hostPath: "/", containerPath: "/rootfs" },
             ],
+            volumes: args.textfileVolumeName ? [{ volumeName: args.textfileVolumeName, containerPath: textfileDir, readOnly: true }] : [],
             user: "65534:65534",
             readOnlyRootFs: true,
         });

@@ -40,6 +40,7 @@ export interface GrafanaServerArgs {
 export class GrafanaServer extends pulumi.ComponentResource {
     public readonly adminPassword: pulumi.Output<string>;
     public readonly containerName: pulumi.Output<string>;
+    public readonly volumeName: pulumi.Output<string>;
 
     constructor(name: string, args: GrafanaServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("clinicalbdd:platform:GrafanaServer", name, {}, opts);
@@ -84,7 +85,8 @@ export class GrafanaServer extends pulumi.ComponentResource {
             { parent: this },
         );
         this.containerName = container.name;
-        this.registerOutputs({ adminPassword: this.adminPassword, containerName: this.containerName });
+        this.volumeName = volume.name;
+        this.registerOutputs({ adminPassword: this.adminPassword, containerName: this.containerName, volumeName: this.volumeName });
     }
 }
 

@@ -13,6 +13,15 @@ export interface Settings {
     readonly logs: LogSettings;
     readonly images: ImageSettings;
     readonly alerting: AlertingSettings;
+    readonly backup: BackupSettings;
+}
+
+export interface BackupSettings {
+    readonly intervalMinutes: number;
+    /** Archives kept per service. */
+    readonly retention: number;
+    /** A host directory for the archives, or undefined for a named volume. */
+    readonly hostPath?: string;
 }
 
 export interface AppSettings {
@@ -199,6 +208,11 @@ export function parseSettings(read: ConfigReader): Settings {
             emailFrom: matching("alertEmailFrom", email, "an e-mail address"),
             smtpSmarthost: optional("smtpSmarthost", /^[A-Za-z0-9.-]+:\d{1,5}$/, "empty, or host:port"),
             smtpUsername: optional("smtpUsername", /^\S+$/, "empty, or a user name without spaces"),
+        },
+        backup: {
+            intervalMinutes: int("backupIntervalMinutes", 5, 1440),
+            retention: int("backupRetention", 1, 10000),
+            hostPath: optional("backupHostPath", /^(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+$/, "empty, or an absolute host directory other than / (letters, digits, . _ -)"),
         },
     };
     checkDistinctPorts(settings.ports, fail);

@@ -22,8 +22,8 @@ export interface Workload {
     readonly aliases: readonly string[];
     /** Named data volumes. */
     readonly volumes?: readonly { readonly volumeName: pulumi.Input<string>; readonly containerPath: string; readonly readOnly?: boolean }[];
-    /** Host paths mounted read-only (exporters that read the host). */
-    readonly hostMounts?: readonly { readonly hostPath: string; readonly containerPath: string }[];
+    /** Host paths, read-only unless `readOnly: false` (exporters that read the host; a backup directory). */
+    readonly hostMounts?: readonly { readonly hostPath: string; readonly containerPath: string; readonly readOnly?: boolean }[];
     /** Published ports; `ip` 0.0.0.0 is public, anything else is local to the host. */
     readonly ports?: readonly { readonly internal: number; readonly external: number; readonly ip: string }[];
     /** uid[:gid] to run as, where the image allows a non-root user. */

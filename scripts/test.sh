@@ -48,7 +48,7 @@ step "actionlint .github/workflows"
 "$gobin/actionlint" -shellcheck=shellcheck || status=1
 
 step "shellcheck scripts"
-shellcheck scripts/*.sh .ci/run || status=1
+shellcheck scripts/*.sh .ci/run backup/*.sh || status=1
 
 step "pytest app/"
 (cd app && .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$results/pytest.xml") || status=1

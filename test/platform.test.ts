@@ -13,9 +13,9 @@ describe("the platform on Pulumi's mocks, default config", () => {
         run = await runProgram();
     });
 
-    test("declares two app replicas, nginx, Prometheus, Alertmanager, Grafana and four exporters", () => {
+    test("declares two app replicas, nginx, Prometheus, Alertmanager, Grafana, four exporters and the backup job", () => {
         expect(containers(run).map((c) => c.name).sort()).toEqual([
-            "alerting-alertmanager", "app-replica-0", "app-replica-1", "dashboards-grafana",
+            "alerting-alertmanager", "app-replica-0", "app-replica-1", "backups-job", "dashboards-grafana",
             "exporters-blackbox-exporter", "exporters-cadvisor", "exporters-nginx-exporter", "exporters-node-exporter",
             "front-door-nginx", "metrics-prometheus",
         ]);
@@ -99,6 +99,56 @@ describe("the platform on Pulumi's mocks, default config", () => {
             "clinical-bdd-creator-test-alertmanager-data", "clinical-bdd-creator-test-grafana-data", "clinical-bdd-creator-test-prometheus-data",
         ]);
         for (const v of volumes) expect({ name: v.name, retain: v.opts.retainOnDelete }).toEqual({ name: v.name, retain: true });
+    });
+});
+
+describe("backups", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram();
+    });
+    const mounts = (c: DeclaredResource) =>
+        (c.inputs.volumes as any[]).map((v) => ({ source: v.volumeName ?? v.hostPath, at: v.containerPath, readOnly: v.readOnly }));
+
+    test("every container carries the stack's and its service's labels, by which the operator's verbs find it", () => {
+        for (const c of containers(run)) {
+            const labels = Object.fromEntries((c.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+            expect({ name: c.name, labels }).toEqual({ name: c.name, labels: { "clinicalbdd.stack": "test", "clinicalbdd.service": c.inputs.networksAdvanced[0].aliases[0] } });
+        }
+        expect(run.one(CONTAINER, "backups-job").inputs.labels).toContainEqual({ label: "clinicalbdd.service", value: "backup" });
+    });
+
+    test("the job backs up hourly, keeps 48, reads Grafana read-only, and writes into a retained volume", () => {
+        const job = run.one(CONTAINER, "backups-job");
+        expect(job.inputs.envs).toEqual(expect.arrayContaining([
+            "BACKUP_INTERVAL_MINUTES=60", "BACKUP_RETENTION=48", "PROMETHEUS_URL=http://prometheus:9090",
+            "BACKUP_DIR=/backups", "GRAFANA_DATA_DIR=/data/grafana", "PROMETHEUS_DATA_DIR=/data/prometheus", "BACKUP_TEXTFILE_DIR=/textfile",
+        ]));
+        expect(mounts(job)).toEqual([
+            { source: "clinical-bdd-creator-test-grafana-data", at: "/data/grafana", readOnly: true },
+            { source: "clinical-bdd-creator-test-prometheus-data", at: "/data/prometheus", readOnly: false },
+            { source: "backups-metrics-docker-name", at: "/textfile", readOnly: false },
+            { source: "clinical-bdd-creator-test-backups", at: "/backups", readOnly: false },
+        ]);
+        expect(run.one("docker:index/volume:Volume", "backups-archives").opts.retainOnDelete).toBe(true);
+        expect(run.one("docker:index/image:Image", "backups-image").inputs.build.context).toMatch(/\/backup$/);
+        expect(run.outputs.backupLocation.value).toBe("clinical-bdd-creator-test-backups");
+        expect(run.one(CONTAINER, "metrics-prometheus").inputs.command).toContain("--web.enable-admin-api");
+    });
+
+    test("node-exporter reads the job's metrics volume as its textfile directory", () => {
+        const node = run.one(CONTAINER, "exporters-node-exporter");
+        expect(node.inputs.command).toContain("--collector.textfile.directory=/textfile");
+        expect(mounts(node)).toContainEqual({ source: "backups-metrics-docker-name", at: "/textfile", readOnly: true });
+    });
+
+    test("backupHostPath puts the archives in that host directory, writable, and declares no backup volume", async () => {
+        const custom = await runProgram({ backupHostPath: "/srv/clinical-bdd/backups", backupIntervalMinutes: "30", backupRetention: "96" });
+        const job = custom.one(CONTAINER, "backups-job");
+        expect(mounts(job)).toContainEqual({ source: "/srv/clinical-bdd/backups", at: "/backups", readOnly: false });
+        expect(job.inputs.envs).toEqual(expect.arrayContaining(["BACKUP_INTERVAL_MINUTES=30", "BACKUP_RETENTION=96"]));
+        expect(custom.resources.find((r) => r.name === "backups-archives")).toBeUndefined();
+        expect(custom.outputs.backupLocation.value).toBe("/srv/clinical-bdd/backups");
     });
 });
 
@@ -222,6 +272,12 @@ describe("a bad config value fails before anything is declared, naming the key",
         ["two services on one port", { grafanaPort: "443" }, /grafanaPort: got "443"; allowed: a port not already used by httpsPort/],
         ["a bad log size", { logMaxSize: "100MB" }, /logMaxSize: got "100MB"/],
         ["e-mail without a relay", { alertEmailTo: "oncall@example.org" }, /smtpSmarthost: got ""; allowed: host:port/],
+        ["a backup interval of 0", { backupIntervalMinutes: "0" }, /backupIntervalMinutes: got "0"; allowed: an integer from 5 to 1440/],
+        ["a backup interval over a day", { backupIntervalMinutes: "1441" }, /backupIntervalMinutes: got "1441"; allowed: an integer from 5 to 1440/],
+        ["a retention that is not a number", { backupRetention: "many" }, /backupRetention: got "many"; allowed: an integer from 1 to 10000/],
+        ["a relative backup path", { backupHostPath: "backups" }, /backupHostPath: got "backups"; allowed: empty, or an absolute host directory/],
+        ["the root as backup path", { backupHostPath: "/" }, /backupHostPath: got "\/"; allowed: empty, or an absolute host directory other than \//],
+        ["a backup path that climbs", { backupHostPath: "/srv/../etc" }, /backupHostPath: got "\/srv\/..\/etc"/],
     ];
     test.each(cases)("%s", async (_label, config, message) => {
         await expect(runProgram(config)).rejects.toThrow(message);
