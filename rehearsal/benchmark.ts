@@ -1,0 +1,184 @@
+/**
+ * `npm run bench`: throughput and latency of the rehearsal, measured with wrk. Health and
+ * analyze, each against one gunicorn replica directly (the baseline) and through nginx
+ * with TLS with 1, 2 and 3 replicas behind it; ratios against the baseline of the same run.
+ * Prints a table and writes docs/benchmarks.md with the date and the machine's cores.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { sampleGuideline } from "./load";
+import { sleep } from "./net";
+import { Rehearsal, repoRoot } from "./stack";
+
+const durationSeconds = Number(process.env.BENCH_SECONDS ?? 10);
+const warmupSeconds = 3;
+/** Below maxConcurrentRequests (10) of a single replica, so the baseline never answers 503. */
+const connections = 8;
+const threads = 2;
+
+interface Endpoint {
+    readonly name: string;
+    readonly path: string;
+    readonly lua: string;
+}
+
+interface Figures {
+    readonly requestsPerSecond: number;
+    readonly p50: number;
+    readonly p95: number;
+    readonly p99: number;
+    /** Non-2xx answers and socket errors. */
+    readonly errors: number;
+    readonly requests: number;
+}
+
+interface Row {
+    readonly setup: string;
+    readonly endpoint: string;
+    readonly figures: Figures;
+}
+
+/** wrk's done() hook prints the summary as JSON; wrk's own --latency has no p95. */
+const reportLua = `
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests":%d,"duration_us":%d,"errors":%d,"p50":%d,"p95":%d,"p99":%d}\\n',
+    summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+`;
+
+function endpoints(): Endpoint[] {
+    const body = JSON.stringify(sampleGuideline).replace(/\\/g, "\\\\").replace(/'/g, "\\'");
+    return [
+        { name: "GET /health", path: "/health", lua: `wrk.headers["Accept"] = "application/json"\n${reportLua}` },
+        {
+            name: "POST /api/v1/analyze",
+            path: "/api/v1/analyze",
+            lua: `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Accept"] = "application/json"\nwrk.body = '${body}'\n${reportLua}`,
+        },
+    ];
+}
+
+function wrk(url: string, script: string, seconds: number): Figures {
+    const result = spawnSync("wrk", [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url], {
+        encoding: "utf8",
+        timeout: (seconds + 30) * 1000,
+    });
+    const line = result.stdout.split("\n").find((l) => l.startsWith("WRK "));
+    if (result.status !== 0 || !line) throw new Error(`wrk ${url} failed (${result.status}): ${result.stdout}${result.stderr}`);
+    const raw = JSON.parse(line.slice(4)) as { requests: number; duration_us: number; errors: number; p50: number; p95: number; p99: number };
+    return {
+        requests: raw.requests,
+        requestsPerSecond: raw.requests / (raw.duration_us / 1e6),
+        p50: raw.p50 / 1000,
+        p95: raw.p95 / 1000,
+        p99: raw.p99 / 1000,
+        errors: raw.errors,
+    };
+}
+
+async function measure(rehearsal: Rehearsal, scripts: Map<string, string>, rows: Row[]): Promise<void> {
+    const direct = `http://${rehearsal.replicaAddress(1)}:${rehearsal.addresses.appPort}`;
+    const setups: { setup: string; base: string; replicas: number }[] = [
+        { setup: "1 replica, direct (baseline)", base: direct, replicas: 1 },
+        { setup: "nginx + TLS, 1 replica", base: rehearsal.httpsUrl, replicas: 1 },
+        { setup: "nginx + TLS, 2 replicas", base: rehearsal.httpsUrl, replicas: 2 },
+        { setup: "nginx + TLS, 3 replicas", base: rehearsal.httpsUrl, replicas: 3 },
+    ];
+    for (const { setup, base, replicas } of setups) {
+        if (rehearsal.runningReplicas.length !== replicas) {
+            await rehearsal.scaleTo(replicas);
+            // nginx keeps the resolver's answer for valid=5s.
+            await sleep(6000);
+        }
+        for (const endpoint of endpoints()) {
+            const script = scripts.get(endpoint.name) ?? "";
+            wrk(`${base}${endpoint.path}`, script, warmupSeconds);
+            const figures = wrk(`${base}${endpoint.path}`, script, durationSeconds);
+            rows.push({ setup, endpoint: endpoint.name, figures });
+            process.stdout.write(`bench: ${setup}, ${endpoint.name}: ${figures.requestsPerSecond.toFixed(0)} req/s, p50 ${figures.p50.toFixed(2)} ms, errors ${figures.errors}\n`);
+        }
+    }
+}
+
+function table(rows: readonly Row[]): string {
+    const baseline = (endpoint: string): Figures | undefined => rows.find((r) => r.endpoint === endpoint && r.setup.includes("baseline"))?.figures;
+    const ms = (v: number): string => v.toFixed(2);
+    const lines = [
+        "| Endpoint | Setup | req/s | × baseline req/s | p50 ms | p95 ms | p99 ms | × baseline p50 | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ];
+    for (const row of rows) {
+        const base = baseline(row.endpoint);
+        const f = row.figures;
+        const ratio = (a: number, b: number | undefined): string => (b ? (a / b).toFixed(2) : "-");
+        lines.push(`| ${row.endpoint} | ${row.setup} | ${f.requestsPerSecond.toFixed(0)} | ${ratio(f.requestsPerSecond, base?.requestsPerSecond)} | ` +
+            `${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${ratio(f.p50, base?.p50)} | ${f.errors} |`);
+    }
+    return lines.join("\n");
+}
+
+function document(rows: readonly Row[], date: string, cores: number, wrkVersion: string, settingsLine: string, load: string): string {
+    return `# Benchmarks
+
+Measured by \`npm run bench\` (rehearsal/benchmark.ts), which writes this file. Each run
+starts the rehearsal (rehearsal/stack.ts: the rendered nginx.conf, gunicorn replicas from
+app/.venv, dnsmasq as the resolver; monitoring off) on loopback and drives it with wrk.
+
+- Date: ${date}
+- Machine: ${cores} cores (\`nproc\`), ${os.cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB;
+  load average before the run ${load} (other work on the host skews every row alike)
+- Load: ${wrkVersion}, ${threads} threads, ${connections} keep-alive connections (below one replica's
+  concurrency limit), ${warmupSeconds} s warm-up then ${durationSeconds} s measured per row; latency percentiles from wrk.
+- Settings: ${settingsLine}
+- Baseline: one replica reached directly over plain HTTP. The nginx rows go through TLS 1.3
+  (RSA 4096 certificate) and nginx's DNS-resolved upstream, as users do; their ratio to the
+  baseline is nginx's cost.
+
+${table(rows)}
+
+How to read it: wrk, nginx and every gunicorn worker share the same ${cores} cores, so more
+replicas add processes, not CPU; on this machine the replica rows show the cost of
+spreading load rather than a gain, which a host with more cores than one replica uses
+would turn into capacity. Errors count non-2xx answers and socket errors (none expected).
+`;
+}
+
+async function main(): Promise<void> {
+    const rows: Row[] = [];
+    const load = os.loadavg().map((l) => l.toFixed(2)).join(", ");
+    const scriptDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-"));
+    const scripts = new Map(endpoints().map((e, i) => {
+        const file = path.join(scriptDir, `endpoint-${i}.lua`);
+        fs.writeFileSync(file, e.lua);
+        return [e.name, file] as const;
+    }));
+    const rehearsal = await Rehearsal.start({ replicas: 1, monitoring: false, log: (line) => void process.stdout.write(`bench: ${line}\n`) });
+    const stopOnSignal = (): void => void rehearsal.stop().finally(() => process.exit(130));
+    process.once("SIGINT", stopOnSignal);
+    process.once("SIGTERM", stopOnSignal);
+    try {
+        await measure(rehearsal, scripts, rows);
+    } finally {
+        await rehearsal.stop();
+        fs.rmSync(scriptDir, { recursive: true, force: true });
+    }
+    const date = execFileSync("date", ["-u"], { encoding: "utf8" }).trim();
+    const cores = Number(execFileSync("nproc", { encoding: "utf8" }).trim());
+    const wrkVersion = (spawnSync("wrk", ["-v"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "wrk").split(" [")[0].trim();
+    const app = rehearsal.settings.app;
+    const settingsLine = `gunicornWorkers=${app.gunicornWorkers}, maxConcurrentRequests=${app.maxConcurrentRequests} (Pulumi.yaml defaults)`;
+    process.stdout.write(`\n${date}, ${cores} cores, load average before ${load}\n${table(rows)}\n`);
+    const file = path.join(repoRoot, "docs", "benchmarks.md");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, document(rows, date, cores, wrkVersion, settingsLine, load));
+    process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+}
+
+main().catch((error: Error) => {
+    process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+});
