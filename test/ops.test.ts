@@ -1,0 +1,339 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { makeTempDir } from "./helpers/tools";
+
+/**
+ * scripts/ops.sh, the operator's verbs, run for real against stand-ins of pulumi, docker and
+ * curl that record every call and answer like a deployed stack: the tests check what each
+ * verb runs, in which order, what it prints, and how it fails.
+ */
+
+const opsScript = path.join(__dirname, "..", "scripts", "ops.sh");
+
+/** The stand-in stack: service, container name (as labelled), and health. */
+const stackContainers = [
+    ["alertmanager", "alerting-alertmanager-1a2b3c4"],
+    ["app", "app-replica-0-5d6e7f8"],
+    ["app", "app-replica-1-9a8b7c6"],
+    ["backup", "backups-job-1f2e3d4"],
+    ["grafana", "dashboards-grafana-4c5d6e7"],
+    ["nginx", "front-door-nginx-7a8b9c0"],
+    ["prometheus", "metrics-prometheus-2b3c4d5"],
+];
+
+const fakeDocker = `#!/bin/bash
+echo "docker $*" >> "$OPS_CALLS"
+containers='${stackContainers.map(([s, n]) => `${s} ${n}`).join("\n")}'
+case $1 in
+  info) [ -z "$FAKE_DOCKER_DOWN" ] || exit 1 ;;
+  ps)
+    service=$(printf '%s\\n' "$@" | sed -n 's/^label=clinicalbdd.service=//p')
+    wide=0; case "$*" in *'{{.State}}'*) wide=1 ;; esac
+    printf '%s\\n' "$containers" | while read -r s n; do
+      [ -z "$service" ] || [ "$s" = "$service" ] || continue
+      health=healthy; [ "$n" != "$FAKE_UNHEALTHY" ] || health=unhealthy
+      if [ $wide = 1 ]; then echo "$s $n running Up 2 hours ($health)"; else echo "$s $n"; fi
+    done ;;
+  inspect)
+    case "$*" in *Config.Image*) echo "clinical-bdd-creator-backup:local" ;; *) echo healthy ;; esac ;;
+  exec)
+    case "$*" in
+      *sha256sum*) [ -z "$FAKE_BAD_CHECKSUM" ] || { echo "sha256sum: WARNING: 1 computed checksum did NOT match" >&2; exit 1; } ;;
+      *"ls -1 /backups/prometheus"*) echo /backups/prometheus/prometheus-20261128T190000Z.tar.gz ;;
+      *"ls -1t"*) echo /backups/grafana/grafana-20261128T200000Z.tar.gz ;;
+      *backup.sh*) echo "backup: done" >&2 ;;
+    esac ;;
+  logs) echo "2026-11-28T20:00:00Z log line of \${@: -1}" ;;
+esac
+exit 0
+`;
+
+const fakePulumi = `#!/bin/bash
+echo "pulumi $*" >> "$OPS_CALLS"
+case "$1 $2" in
+  "config get") case $3 in tlsRotation) echo 2 ;; grafanaPasswordRotation) exit 1 ;; esac ;;
+  "stack output")
+    case $3 in
+      healthUrl) echo https://localhost/health ;;
+      appUrl) echo https://localhost/ ;;
+      grafanaUrl) echo http://127.0.0.1:3001/ ;;
+      prometheusUrl) echo http://127.0.0.1:9090/ ;;
+      alertmanagerUrl) echo http://127.0.0.1:9093/ ;;
+      replicas) echo 2 ;;
+      certificateExpiresAt) echo 2027-11-28T00:00:00.000Z ;;
+      *) echo "value-of-$3" ;;
+    esac ;;
+esac
+exit 0
+`;
+
+const fakeCurl = `#!/bin/bash
+echo "curl $*" >> "$OPS_CALLS"
+url=\${@: -1}
+if [ -n "$FAKE_DOWN_URL" ] && [ "$url" = "$FAKE_DOWN_URL" ]; then
+  echo "curl: (7) Failed to connect" >&2; printf '000 in 0.001 s'; exit 7
+fi
+printf '200 in 0.012 s'
+`;
+
+let tmp: ReturnType<typeof makeTempDir>;
+let fullBin: string;
+
+function makeBin(name: string, tools: Record<string, string>): string {
+    const dir = path.join(tmp.dir, name);
+    fs.mkdirSync(dir);
+    for (const [tool, script] of Object.entries(tools)) fs.writeFileSync(path.join(dir, tool), script, { mode: 0o755 });
+    return dir;
+}
+
+beforeAll(() => {
+    tmp = makeTempDir("ops");
+    fullBin = makeBin("bin", { docker: fakeDocker, pulumi: fakePulumi, curl: fakeCurl });
+});
+afterAll(() => tmp.cleanup());
+
+interface Result {
+    code: number;
+    stdout: string;
+    stderr: string;
+    calls: string[];
+}
+
+function ops(args: string[], env: Record<string, string> = {}, bin = fullBin, input = ""): Result {
+    const calls = path.join(tmp.dir, `calls-${Math.random().toString(36).slice(2)}`);
+    fs.writeFileSync(calls, "");
+    const result = spawnSync("bash", [opsScript, ...args], {
+        encoding: "utf8",
+        timeout: 30_000,
+        input,
+        env: {
+            // Only the stand-ins and the system's basics: no real docker or pulumi can answer.
+            PATH: `${bin}:/usr/bin:/bin`,
+            HOME: tmp.dir,
+            OPS_CALLS: calls,
+            PULUMI_BACKEND_URL: "file:///nonexistent-state",
+            PULUMI_CONFIG_PASSPHRASE_FILE: "/nonexistent-passphrase",
+            ...env,
+        },
+    });
+    if (result.error) throw new Error(`ops.sh could not run: ${result.error.message}`);
+    const recorded = fs.readFileSync(calls, "utf8").split("\n").filter((l) => l !== "");
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, calls: recorded };
+}
+
+/** The calls that change something (the look-ups filtered out). */
+const changing = (r: Result) =>
+    r.calls.filter((c) => !/^(docker (info|ps|inspect)|pulumi (config get|stack output)|curl )/.test(c) && !/^docker exec \S+ sh -c/.test(c));
+
+describe("arguments and failures", () => {
+    test("--help lists every verb", () => {
+        const r = ops(["--help"]);
+        expect(r.code).toBe(0);
+        for (const verb of ["status", "logs", "restart", "stop", "scale", "renew-cert", "rotate-grafana-password", "backup", "restore"]) {
+            expect(r.stdout).toMatch(new RegExp(`^  ${verb}\\b`, "m"));
+        }
+    });
+
+    test.each([
+        [[], /ops: which verb\?/],
+        [["frobnicate"], /frobnicate: unknown verb 'frobnicate'/],
+        [["scale"], /scale: scale needs the number of replicas/],
+        [["scale", "three"], /scale: replicas must be a whole number from 1 to 20, got 'three'/],
+        [["scale", "21"], /got '21'/],
+        [["logs", "database"], /logs: unknown service 'database'; one of: app nginx prometheus/],
+        [["logs", "app", "--since"], /--since needs a value/],
+        [["restore"], /restore needs an archive name/],
+        [["restore", "latest"], /give --service grafana\|prometheus/],
+        [["restore", "x.tar.gz", "--service", "nginx"], /--service is grafana or prometheus, got 'nginx'/],
+        [["stop", "--force"], /stop: unknown argument --force/],
+    ])("%j is refused with exit 2 before anything runs", (args, message) => {
+        const r = ops(args as string[]);
+        expect({ code: r.code, stderr: r.stderr, calls: r.calls }).toEqual({ code: 2, stderr: expect.stringMatching(message as RegExp), calls: [] });
+        expect(r.stderr).toMatch(/npm run ops -- --help/);
+    });
+
+    test("without the Pulumi CLI, a Pulumi verb says how to install it", () => {
+        const bin = makeBin("no-pulumi", { docker: fakeDocker, curl: fakeCurl });
+        const r = ops(["scale", "3"], {}, bin);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/scale: the Pulumi CLI is not installed\.\n\s+Install it:\s+curl -fsSL https:\/\/get\.pulumi\.com \| sh/);
+        expect(r.calls).toEqual([]);
+    });
+
+    test("without a Docker engine, a Docker verb says how to start one", () => {
+        const r = ops(["logs", "app"], { FAKE_DOCKER_DOWN: "1" });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/logs: no Docker engine answers \(docker info failed\)\.\n\s+Start it:\s+sudo systemctl enable --now docker/);
+        expect(r.calls).toEqual(["docker info"]);
+    });
+
+    test("without the docker CLI at all, it says how to install it", () => {
+        const bin = makeBin("no-docker", { pulumi: fakePulumi, curl: fakeCurl });
+        const r = ops(["backup"], {}, bin);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/backup: the docker CLI is not installed\.\n.*apt-get install docker\.io/) });
+    });
+
+    test("with no state and no backend, a Pulumi verb says to deploy first", () => {
+        const r = ops(["renew-cert"], { PULUMI_BACKEND_URL: "" });
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/no state in \.pulumi-state\/ and PULUMI_BACKEND_URL is not set: deploy first/) });
+    });
+});
+
+describe("the Pulumi verbs: config set, then pulumi up", () => {
+    test("scale 3 sets replicas and runs up on the prod stack, saying so", () => {
+        const r = ops(["scale", "3"]);
+        expect(r.code).toBe(0);
+        expect(changing(r)).toEqual(["pulumi config set replicas 3 --stack prod", "pulumi up --stack prod"]);
+        expect(r.stdout).toMatch(/scale: replicas -> 3[\s\S]*\+ pulumi config set replicas 3 --stack prod\n\+ pulumi up --stack prod/);
+    });
+
+    test("--yes reaches pulumi up, --stack picks the stack, and both may come anywhere", () => {
+        expect(changing(ops(["scale", "--yes", "4", "--stack", "staging"]))).toEqual([
+            "pulumi config set replicas 4 --stack staging",
+            "pulumi up --stack staging --yes",
+        ]);
+    });
+
+    test("--dry-run prints the commands and runs none of them", () => {
+        const r = ops(["scale", "5", "--dry-run"]);
+        expect(r.code).toBe(0);
+        expect(changing(r)).toEqual([]);
+        expect(r.stdout).toMatch(/would run: pulumi config set replicas 5 --stack prod\nwould run: pulumi up --stack prod/);
+    });
+
+    test("renew-cert bumps tlsRotation from its current value", () => {
+        const r = ops(["renew-cert", "--yes"]);
+        expect(r.code).toBe(0);
+        expect(r.calls).toContain("pulumi config get tlsRotation --stack prod");
+        expect(changing(r)).toEqual(["pulumi config set tlsRotation 3 --stack prod", "pulumi up --stack prod --yes"]);
+        expect(r.stdout).toMatch(/tlsRotation 2 -> 3[\s\S]*expires: 2027-11-28/);
+    });
+
+    test("rotate-grafana-password starts the counter at 1 and never shows the password", () => {
+        const r = ops(["rotate-grafana-password"]);
+        expect(changing(r)).toEqual(["pulumi config set grafanaPasswordRotation 1 --stack prod", "pulumi up --stack prod"]);
+        expect(r.calls.filter((c) => c.includes("--show-secrets"))).toEqual([]);
+        expect(r.stdout).toMatch(/read it with: pulumi stack output grafanaAdminPassword --show-secrets --stack prod/);
+    });
+
+    test("stop destroys and keeps the data volumes", () => {
+        const r = ops(["stop"]);
+        expect(changing(r)).toEqual(["pulumi destroy --stack prod"]);
+        expect(r.stdout).toMatch(/data volumes are kept/);
+    });
+
+    test("stop --delete-data turns retention off in the state first, then destroys, then restores the setting", () => {
+        const r = ops(["stop", "--delete-data", "--yes"]);
+        expect(changing(r)).toEqual([
+            "pulumi config set retainDataVolumes false --stack prod",
+            "pulumi up --stack prod --yes",
+            "pulumi destroy --stack prod --yes",
+            "pulumi config set retainDataVolumes true --stack prod",
+        ]);
+    });
+
+    test("stop --delete-data without --yes asks for the stack's name, and stops at a wrong answer", () => {
+        const refused = ops(["stop", "--delete-data"], {}, fullBin, "yes\n");
+        expect({ code: refused.code, stderr: refused.stderr, changed: changing(refused) }).toEqual({
+            code: 1, stderr: expect.stringMatching(/not confirmed; nothing was changed/), changed: [],
+        });
+        expect(changing(ops(["stop", "--delete-data"], {}, fullBin, "prod\n"))).toContain("pulumi destroy --stack prod");
+    });
+});
+
+describe("the Docker verbs", () => {
+    test("status: outputs, every container with its health, and the four endpoints; exit 0 when all are healthy", () => {
+        const r = ops(["status"]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        expect(r.stdout).toMatch(/healthUrl\s+https:\/\/localhost\/health/);
+        expect(r.stdout).toMatch(/grafanaAdminPassword\s+\(secret: pulumi stack output grafanaAdminPassword --show-secrets\)/);
+        for (const [service, name] of stackContainers) expect(r.stdout).toMatch(new RegExp(`${service}\\s+${name}\\s+Up 2 hours \\(healthy\\)`));
+        expect(r.calls.filter((c) => c.startsWith("curl ")).map((c) => c.split(" ").pop())).toEqual([
+            "https://localhost/health", "http://127.0.0.1:9090/-/healthy", "http://127.0.0.1:3001/api/health", "http://127.0.0.1:9093/-/healthy",
+        ]);
+        expect(r.calls.find((c) => c.includes("localhost/health"))).toMatch(/^curl -k /);
+        expect(r.stdout).toMatch(/status: everything is up and healthy/);
+        expect(r.calls).toContain('docker ps -a --filter label=clinicalbdd.stack=prod --format {{.Label "clinicalbdd.service"}} {{.Names}} {{.State}} {{.Status}}');
+        expect(changing(r)).toEqual([]);
+    });
+
+    test("status: an unhealthy container and a dead endpoint are counted, shown, and exit 1", () => {
+        const r = ops(["status"], { FAKE_UNHEALTHY: "app-replica-1-9a8b7c6", FAKE_DOWN_URL: "http://127.0.0.1:9093/-/healthy" });
+        expect(r.code).toBe(1);
+        expect(r.stdout).toMatch(/app-replica-1-9a8b7c6\s+Up 2 hours \(unhealthy\)/);
+        expect(r.stdout).toMatch(/alertmanager\s+http:\/\/127\.0\.0\.1:9093\/-\/healthy\s+unreachable \(curl exit 7\)\n/);
+        expect(r.stderr).toMatch(/status: 2 problem\(s\) above/);
+    });
+
+    test("logs app --since 10m shows each replica's log, found by the stack and service labels", () => {
+        const r = ops(["logs", "app", "--since", "10m"]);
+        expect(r.code).toBe(0);
+        expect(r.calls).toContain('docker ps -a --filter label=clinicalbdd.stack=prod --filter label=clinicalbdd.service=app --format {{.Label "clinicalbdd.service"}} {{.Names}}');
+        expect(r.calls.filter((c) => c.startsWith("docker logs"))).toEqual([
+            "docker logs --timestamps --since 10m app-replica-0-5d6e7f8",
+            "docker logs --timestamps --since 10m app-replica-1-9a8b7c6",
+        ]);
+        expect(r.stdout).toMatch(/==> app-replica-0-5d6e7f8 \(since 10m\) <==\n.*log line of app-replica-0-5d6e7f8/);
+    });
+
+    test("logs --follow refuses several containers", () => {
+        expect(ops(["logs", "app", "--follow"]).stderr).toMatch(/--follow needs one container; app has 2/);
+    });
+
+    test("restart app restarts the replicas one at a time, each healthy before the next", () => {
+        const r = ops(["restart", "app"]);
+        expect(r.code).toBe(0);
+        const steps = r.calls.filter((c) => /^docker (restart|inspect)/.test(c)).map((c) => `docker ${c.split(" ")[1]} ${c.split(" ").pop()}`);
+        expect(steps).toEqual([
+            "docker restart app-replica-0-5d6e7f8", "docker inspect app-replica-0-5d6e7f8",
+            "docker restart app-replica-1-9a8b7c6", "docker inspect app-replica-1-9a8b7c6",
+        ]);
+        expect(r.stdout).toMatch(/\[1\/2\] restarting app-replica-0-5d6e7f8[\s\S]*app-replica-0-5d6e7f8 is healthy after \d+ s[\s\S]*\[2\/2\]/);
+    });
+
+    test("restart nginx warns that the front door drops requests while it restarts", () => {
+        expect(ops(["restart", "nginx"]).stdout).toMatch(/nginx is the front door: requests fail for the seconds it restarts/);
+    });
+
+    test("backup runs backup.sh in the backup job's container now", () => {
+        const r = ops(["backup"]);
+        expect(r.code).toBe(0);
+        expect(changing(r)).toEqual(["docker exec backups-job-1f2e3d4 /usr/local/bin/backup.sh"]);
+        expect(r.stdout).toMatch(/grafana-20261128T200000Z\.tar\.gz/);
+    });
+
+    test("restore: checksum first, then stop, restore in the backup image with the job's volumes, start, wait, start the job", () => {
+        const r = ops(["restore", "grafana-20261128T200000Z.tar.gz"]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        const verify = r.calls.findIndex((c) => c.includes("sha256sum -c"));
+        expect(r.calls[verify]).toMatch(/^docker exec backups-job-1f2e3d4 sh -c .* verify \/backups\/grafana\/grafana-20261128T200000Z\.tar\.gz$/);
+        expect(changing(r)).toEqual([
+            "docker stop dashboards-grafana-4c5d6e7 backups-job-1f2e3d4",
+            "docker run --rm --network none --user 0:0 --volumes-from backups-job-1f2e3d4:rw clinical-bdd-creator-backup:local /usr/local/bin/restore.sh /backups/grafana/grafana-20261128T200000Z.tar.gz --service grafana",
+            "docker start dashboards-grafana-4c5d6e7",
+            "docker start backups-job-1f2e3d4",
+        ]);
+        expect(verify).toBeLessThan(r.calls.indexOf("docker stop dashboards-grafana-4c5d6e7 backups-job-1f2e3d4"));
+        expect(r.stdout).toMatch(/\[1\/4\][\s\S]*\[2\/4\][\s\S]*\[3\/4\][\s\S]*is healthy after[\s\S]*\[4\/4\]/);
+    });
+
+    test("restore latest --service prometheus picks the newest archive", () => {
+        const r = ops(["restore", "latest", "--service", "prometheus", "--dry-run"]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/would run: docker run .* \/usr\/local\/bin\/restore\.sh \/backups\/prometheus\/prometheus-20261128T190000Z\.tar\.gz --service prometheus/);
+        expect(changing(r)).toEqual([]);
+    });
+
+    test("restore refuses an archive whose checksum does not match, and stops nothing", () => {
+        const r = ops(["restore", "grafana-20261128T200000Z.tar.gz"], { FAKE_BAD_CHECKSUM: "1" });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/the checksum of \/backups\/grafana\/grafana-20261128T200000Z\.tar\.gz does not match \(or it is missing\): nothing was touched/);
+        expect(changing(r)).toEqual([]);
+    });
+});
+
+test("shellcheck finds nothing in scripts/ops.sh", () => {
+    const r = spawnSync("shellcheck", [opsScript], { encoding: "utf8", timeout: 30_000 });
+    expect({ code: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ code: 0, output: "" });
+});
