@@ -103,8 +103,10 @@ http {
     proxy_connect_timeout 2s;
     proxy_send_timeout ${timeout};
     proxy_read_timeout ${timeout};
-    # A replica that refuses the connection costs no failed request: try the next one.
-    proxy_next_upstream error timeout;
+    # A replica that refuses or drops the connection costs no failed request: try the next
+    # one. non_idempotent extends this to POSTs already sent: analyze has no side effects,
+    # so a retry is safe, and a replica that stops closes its unaccepted connections.
+    proxy_next_upstream error timeout non_idempotent;
     proxy_next_upstream_tries 3;
     proxy_next_upstream_timeout 10s;
 

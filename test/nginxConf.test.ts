@@ -80,7 +80,7 @@ describe("renderNginxConf content", () => {
         expect(conf()).toMatch(/location = \/health \{\s+proxy_pass \$app_upstream\/health;/);
         expect(conf()).toMatch(/location \^~ \/metrics \{\s+return 403;/);
         expect(conf()).toContain("resolver 127.0.0.11 valid=5s ipv6=off;");
-        expect(conf()).toContain("proxy_next_upstream error timeout;");
+        expect(conf()).toContain("proxy_next_upstream error timeout non_idempotent;");
     });
     test("Grafana is served under /grafana/ only when opted in", () => {
         expect(conf()).not.toContain("/grafana/");
