@@ -23,7 +23,7 @@ const settings = loadSettings();
 const secrets = loadSecretSettings();
 const volumePrefix = `${settings.project}-${pulumi.getStack()}`;
 
-// The operator's verbs (ops/cli.sh) find the stack's containers by these labels.
+// The operator's verbs (scripts/ops.sh) find the stack's containers by these labels.
 const stackLabels = { "clinicalbdd.stack": pulumi.getStack() };
 const network = new PlatformNetwork("platform", { labels: stackLabels });
 const placement = { networkName: network.name, logs: settings.logs, labels: stackLabels };

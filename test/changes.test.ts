@@ -140,6 +140,18 @@ const cases: Case[] = [
         expected: { ...none, pushed: ["alerting-config-push"] },
     },
     {
+        label: "backupRetention 48 → 96, backupIntervalMinutes 60 → 30",
+        config: { backupRetention: "96", backupIntervalMinutes: "30" },
+        // Environment of the job only; its archives are on a volume that stays.
+        expected: { ...none, replaced: ["backups-job"] },
+    },
+    {
+        label: "backupIntervalMinutes 60 → 90",
+        config: { backupIntervalMinutes: "90" },
+        // BackupTooOld allows twice the interval (3 h) when that exceeds 2 h: the rules file is pushed.
+        expected: { ...none, replaced: ["backups-job"], pushed: ["metrics-config-push"] },
+    },
+    {
         label: "nginxImage 1.27.3 → 1.27.4",
         config: { nginxImage: "nginx:1.27.4-alpine" },
         expected: { ...none, replaced: ["front-door-nginx"] },
