@@ -100,6 +100,8 @@ http {
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_set_header X-Request-ID $request_id;
+    # The app echoes the id nginx gave it; clients get it once, from nginx.
+    proxy_hide_header X-Request-ID;
     proxy_connect_timeout 2s;
     proxy_send_timeout ${timeout};
     proxy_read_timeout ${timeout};

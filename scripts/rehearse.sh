@@ -31,8 +31,8 @@ fi
 command=${1:-check}
 case "$command" in
     check) exec npx jest --runInBand test/rehearsal ;;
-    up) shift; exec node -r ./rehearsal/register.js rehearsal/cli.ts up "$@" ;;
-    bench) exec node -r ./rehearsal/register.js rehearsal/benchmark.ts ;;
+    up) shift; exec node -r ts-node/register/transpile-only rehearsal/cli.ts up "$@" ;;
+    bench) exec node -r ts-node/register/transpile-only rehearsal/benchmark.ts ;;
     *)
         echo "usage: npm run rehearse [-- up [replicas] | -- bench]" >&2
         exit 2
