@@ -37,6 +37,8 @@ if ! mkdir "$lock" 2>/dev/null; then
     mkdir "$lock"
 fi
 echo "$$" > "$lock/pid"
+# What a killed run left behind (we hold the lock, so no run is writing them now).
+find "$backup_dir" -mindepth 1 -maxdepth 2 \( -name '.staging-*' -o -name '.*.partial' \) -exec rm -rf {} +
 staging=$(mktemp -d "$backup_dir/.staging-XXXXXX")
 trap 'rm -rf "$staging" "$lock"' EXIT
 

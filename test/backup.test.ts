@@ -154,10 +154,15 @@ describe("backup.sh", () => {
 
     test("keeps BACKUP_RETENTION archives per service, the newest, with their checksums", () => {
         const dir = fresh("retention");
+        // Leftovers of a run killed mid-way are removed by the next one.
+        fs.mkdirSync(path.join(dir, ".staging-killed"));
+        fs.mkdirSync(path.join(dir, "grafana"));
+        fs.writeFileSync(path.join(dir, "grafana", ".grafana-20200101T000000Z.tar.gz.partial"), "half an archive");
         for (let i = 0; i < 3; i++) {
             const result = run(backupScript, [], backupEnv({ BACKUP_DIR: dir, BACKUP_RETENTION: "2" }));
             expect({ i, code: result.code, output: result.output }).toEqual({ i, code: 0, output: expect.any(String) });
         }
+        expect(fs.readdirSync(dir).sort()).toEqual(["grafana", "prometheus"]);
         for (const service of ["grafana", "prometheus"]) {
             const kept = fs.readdirSync(path.join(dir, service)).sort();
             expect({ service, count: kept.length }).toEqual({ service, count: 4 });
