@@ -4,6 +4,7 @@
  * when a test fails; the whole file takes about two to three minutes.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as tls from "tls";
 import { alertRuleGroups } from "../components/alertRules";
 import { scrapeJobs } from "../components/prometheusConfig";
@@ -29,6 +30,12 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+    // When a phase failed, nginx's own words say why (resolver, connect, reset…).
+    if (rehearsal && Object.values(reports).some((r) => r.failed > 0)) {
+        const errors = fs.readFileSync(path.join(rehearsal.dir, "logs", "nginx-error.log"), "utf8").split("\n");
+        const distinct = [...new Set(errors.map((line) => line.replace(/^\S+ \S+ \[\w+\] \d+#\d+: \*\d+ /, "")))];
+        process.stdout.write(`nginx error log (distinct lines, last 20):\n${distinct.slice(-20).join("\n")}\n`);
+    }
     await rehearsal?.stop();
     for (const [label, report] of Object.entries(reports)) {
         process.stdout.write(`rehearsal load ${label}: ${report.ok} ok, ${report.failed} failed, ` +
