@@ -66,18 +66,22 @@ const proxy = new ReverseProxy("front-door", {
     aliases: [t.nginx.alias],
 });
 
-const bind = settings.ports.monitoringBindAddress;
 const retain = settings.monitoring.retainDataVolumes;
+/** Port binding and stack-scoped data volume of Prometheus, Alertmanager and Grafana. */
+const dataService = (role: string, hostPort: number) => ({
+    bindAddress: settings.ports.monitoringBindAddress,
+    hostPort,
+    volumeName: `${volumePrefix}-${role}-data`,
+    retainVolume: retain,
+    placement,
+});
+const prometheusInternalUrl = `http://${t.prometheus.alias}:${t.prometheus.port}`;
 const prometheus = new PrometheusServer("metrics", {
     image: settings.images.prometheus,
     config: renderPrometheusConfig(settings, dockerScrapeTargets()),
     alertRules: renderAlertRules(settings),
     args: prometheusArgs(settings),
-    bindAddress: bind,
-    hostPort: settings.ports.prometheus,
-    volumeName: `${volumePrefix}-prometheus-data`,
-    retainVolume: retain,
-    placement,
+    ...dataService("prometheus", settings.ports.prometheus),
 });
 new AlertmanagerServer("alerting", {
     image: settings.images.alertmanager,
@@ -87,29 +91,21 @@ new AlertmanagerServer("alerting", {
         ),
     ),
     smtpPassword: pulumi.secret(secrets.smtpPassword.apply((p) => p ?? "")),
-    bindAddress: bind,
-    hostPort: settings.ports.alertmanager,
-    volumeName: `${volumePrefix}-alertmanager-data`,
-    retainVolume: retain,
-    placement,
+    ...dataService("alertmanager", settings.ports.alertmanager),
 });
 const urls = publicUrls(settings);
 const grafana = new GrafanaServer("dashboards", {
     image: settings.images.grafana,
-    prometheusUrl: `http://${t.prometheus.alias}:${t.prometheus.port}`,
+    prometheusUrl: prometheusInternalUrl,
     passwordRotation: settings.monitoring.grafanaPasswordRotation,
-    bindAddress: bind,
-    hostPort: settings.ports.grafana,
     publicUrl: settings.monitoring.publicGrafana ? urls.grafanaUrl : undefined,
-    volumeName: `${volumePrefix}-grafana-data`,
-    retainVolume: retain,
-    placement,
+    ...dataService("grafana", settings.ports.grafana),
 });
 const backup = new BackupJob(
     "backups",
     {
         settings: settings.backup,
-        prometheusUrl: `http://${t.prometheus.alias}:${t.prometheus.port}`,
+        prometheusUrl: prometheusInternalUrl,
         prometheusVolumeName: prometheus.volumeName,
         grafanaVolumeName: grafana.volumeName,
         backupVolumeName: `${volumePrefix}-backups`,

@@ -1,28 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import { dataVolume } from "./dataVolume";
-import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { dataVolume, DataServiceArgs } from "./dataVolume";
+import { runOnDocker } from "./dockerContainer";
 import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
-import { Workload, WorkloadFile } from "./workload";
+import { Limits, Workload, WorkloadFile } from "./workload";
 
 export const alertmanagerConfigPath = "/etc/alertmanager/alertmanager.yml";
 export const smtpPasswordPath = "/etc/alertmanager/secrets/smtp_password";
 
-export interface AlertmanagerServerArgs {
+export interface AlertmanagerServerArgs extends DataServiceArgs {
     /** Pinned Alertmanager image. */
     readonly image: string;
     /** Rendered alertmanager.yml; a secret Output when it holds the webhook URL. */
     readonly config: pulumi.Input<string>;
     /** The SMTP password (secret), written to smtpPasswordPath; empty when e-mail is off. */
     readonly smtpPassword: pulumi.Input<string>;
-    /** Host address and port of the UI/API (127.0.0.1 by default). */
-    readonly bindAddress: string;
-    readonly hostPort: number;
-    /** Docker name of the silences/notification-log volume, and whether destroy keeps it. */
-    readonly volumeName: string;
-    readonly retainVolume: boolean;
-    readonly placement: DockerPlacement;
     /** Limits; default 256 MB and 0.25 CPU. */
-    readonly limits?: { readonly memoryMb: number; readonly cpus: number };
+    readonly limits?: Limits;
 }
 
 /** Alertmanager: routes Prometheus' alerts to the operators; config pushed and reloaded (SIGHUP). */

@@ -4,7 +4,7 @@ import * as path from "path";
 import { dataVolume } from "./dataVolume";
 import { DockerPlacement, runOnDocker } from "./dockerContainer";
 import { BackupSettings } from "./settings";
-import { Workload } from "./workload";
+import { Limits, Workload } from "./workload";
 
 /** Where the job finds things inside its container (backup/backup.sh reads them from the environment). */
 export const backupContainerPaths = Object.freeze({
@@ -32,7 +32,7 @@ export interface BackupJobArgs {
     /** Directory holding the Dockerfile and scripts; default backup/ beside this project. */
     readonly buildContext?: string;
     /** Limits; default 256 MB and 0.5 CPU (tar and gzip of the TSDB). */
-    readonly limits?: { readonly memoryMb: number; readonly cpus: number };
+    readonly limits?: Limits;
 }
 
 /**

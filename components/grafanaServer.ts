@@ -1,34 +1,27 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { dataVolume } from "./dataVolume";
-import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { dataVolume, DataServiceArgs } from "./dataVolume";
+import { runOnDocker } from "./dockerContainer";
 import { dashboardFiles, renderGrafanaDashboardProvider, renderGrafanaDatasources } from "./grafanaProvisioning";
 import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
-import { Workload, WorkloadFile } from "./workload";
+import { Limits, Workload, WorkloadFile } from "./workload";
 
 /** The uid the Grafana image runs as. */
 const grafanaUid = "472";
 const adminPasswordPath = "/etc/grafana/secrets/admin_password";
 const dashboardsPath = "/etc/grafana/dashboards";
 
-export interface GrafanaServerArgs {
+export interface GrafanaServerArgs extends DataServiceArgs {
     /** Pinned Grafana image. */
     readonly image: string;
     /** URL of Prometheus on the platform network. */
     readonly prometheusUrl: string;
     /** Bump to generate a new admin password; the running Grafana is given it on the next `pulumi up`. */
     readonly passwordRotation: number;
-    /** Host address and port of the UI (127.0.0.1 by default). */
-    readonly bindAddress: string;
-    readonly hostPort: number;
     /** The public URL when served by nginx under /grafana/; undefined keeps Grafana local. */
     readonly publicUrl?: string;
-    /** Docker name of the data volume, and whether destroy keeps it. */
-    readonly volumeName: string;
-    readonly retainVolume: boolean;
-    readonly placement: DockerPlacement;
     /** Limits; default 512 MB and 0.5 CPU. */
-    readonly limits?: { readonly memoryMb: number; readonly cpus: number };
+    readonly limits?: Limits;
 }
 
 /**

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { dataVolume } from "./dataVolume";
-import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { dataVolume, DataServiceArgs } from "./dataVolume";
+import { runOnDocker } from "./dockerContainer";
 import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
 import { prometheusContainerPaths } from "./prometheusConfig";
 import { alertRulesFileName } from "./alertRules";
-import { Workload, WorkloadFile } from "./workload";
+import { Limits, Workload, WorkloadFile } from "./workload";
 
-export interface PrometheusServerArgs {
+export interface PrometheusServerArgs extends DataServiceArgs {
     /** Pinned Prometheus image. */
     readonly image: string;
     /** Rendered prometheus.yml and alert rules. */
@@ -14,15 +14,8 @@ export interface PrometheusServerArgs {
     readonly alertRules: string;
     /** The command-line flags (prometheusArgs). */
     readonly args: readonly string[];
-    /** Host address and port the UI/API is published on (127.0.0.1 by default). */
-    readonly bindAddress: string;
-    readonly hostPort: number;
-    /** Docker name of the TSDB volume, and whether destroy keeps it. */
-    readonly volumeName: string;
-    readonly retainVolume: boolean;
-    readonly placement: DockerPlacement;
     /** Limits; default 1024 MB and 1 CPU. */
-    readonly limits?: { readonly memoryMb: number; readonly cpus: number };
+    readonly limits?: Limits;
 }
 
 /** Prometheus with its TSDB on a volume; new config and rules are pushed and reloaded (SIGHUP), never restarted. */

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DockerPlacement, runOnDocker } from "./dockerContainer";
 import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
 import { nginxCertificatePath, nginxConfPath, nginxPrivateKeyPath } from "./nginxConf";
-import { Workload, WorkloadFile } from "./workload";
+import { Limits, Workload, WorkloadFile } from "./workload";
 
 export interface ReverseProxyArgs {
     /** Pinned nginx image. */
@@ -22,7 +22,7 @@ export interface ReverseProxyArgs {
     /** Network aliases; default `nginx`. */
     readonly aliases?: readonly string[];
     /** Limits; default 256 MB and 0.5 CPU, plenty for a TLS proxy at this scale. */
-    readonly limits?: { readonly memoryMb: number; readonly cpus: number };
+    readonly limits?: Limits;
 }
 
 /**

@@ -15,7 +15,7 @@ export interface Workload {
     /** Files written into the container at creation. */
     readonly files?: readonly WorkloadFile[];
     /** Resource limits. */
-    readonly limits: { readonly memoryMb: number; readonly cpus: number };
+    readonly limits: Limits;
     /** The container's own health probe. */
     readonly healthcheck: Healthcheck;
     /** Names other containers find this one by on the platform network. */
@@ -35,6 +35,12 @@ export interface Workload {
     readonly privileged?: boolean;
     /** Seconds between SIGTERM and SIGKILL, so in-flight work can finish. */
     readonly stopTimeoutSeconds?: number;
+}
+
+/** Memory (MB) and CPU (cores) limits of one container. */
+export interface Limits {
+    readonly memoryMb: number;
+    readonly cpus: number;
 }
 
 export interface WorkloadFile {
