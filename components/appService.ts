@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { buildLocalImage } from "./localImage";
 import { AppSettings } from "./settings";
 import { Workload, WorkloadFile } from "./workload";
 
@@ -47,7 +48,7 @@ export class AppService extends pulumi.ComponentResource {
         const port = args.port ?? 3000;
         this.imageRef = args.app.image
             ? pulumi.output(args.app.image)
-            : buildLocalImage(`${name}-image`, args.buildContext ?? path.join(__dirname, "..", "app"), this);
+            : buildLocalImage(`${name}-image`, "clinical-bdd-creator-app:local", args.buildContext ?? path.join(__dirname, "..", "app"), this);
         // Docker refuses uploads into a read-only root filesystem unless the path is on a
         // writable volume, so the secret files live on a small volume of their own.
         const secretsVolume = new docker.Volume(`${name}-secrets`, {}, { parent: this });
@@ -71,20 +72,6 @@ export class AppService extends pulumi.ComponentResource {
 /** Resource name of replica `index`; stable so scaling adds or removes only the last ones. */
 export function appReplicaName(serviceName: string, index: number): string {
     return `${serviceName}-replica-${index}`;
-}
-
-function buildLocalImage(name: string, context: string, parent: pulumi.Resource): pulumi.Output<string> {
-    const image = new docker.Image(
-        name,
-        {
-            // Local only: the image ID (repoDigest) changes with app/, which rolls the replicas.
-            imageName: "clinical-bdd-creator-app:local",
-            build: { context, dockerfile: path.join(context, "Dockerfile"), platform: "linux/amd64" },
-            skipPush: true,
-        },
-        { parent },
-    );
-    return image.repoDigest;
 }
 
 function appWorkload(args: AppServiceArgs, image: pulumi.Output<string>, port: number, secretsVolume: pulumi.Output<string>): Workload {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { dataVolume } from "./dataVolume";
 import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { buildLocalImage } from "./localImage";
 import { BackupSettings } from "./settings";
 import { Limits, Workload } from "./workload";
 
@@ -59,18 +60,10 @@ export class BackupJob extends pulumi.ComponentResource {
             throw new Error(`BackupJob ${name}: retention must be a positive integer, got ${s.retention}`);
         }
         const context = args.buildContext ?? path.join(__dirname, "..", "backup");
-        const image = new docker.Image(
-            `${name}-image`,
-            {
-                imageName: "clinical-bdd-creator-backup:local",
-                build: { context, dockerfile: path.join(context, "Dockerfile"), platform: "linux/amd64" },
-                skipPush: true,
-            },
-            { parent: this },
-        );
+        const image = buildLocalImage(`${name}-image`, "clinical-bdd-creator-backup:local", context, this);
         const metrics = new docker.Volume(`${name}-metrics`, {}, { parent: this });
         const archives = s.hostPath ? undefined : dataVolume(`${name}-archives`, args.backupVolumeName, args.retainVolume, this);
-        const container = runOnDocker(`${name}-job`, backupWorkload(args, image.repoDigest, metrics.name, archives?.name), args.placement, {
+        const container = runOnDocker(`${name}-job`, backupWorkload(args, image, metrics.name, archives?.name), args.placement, {
             parent: this,
         });
         this.containerName = container.name;
