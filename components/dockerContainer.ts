@@ -11,6 +11,9 @@ export interface DockerPlacement {
     readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** Resource options, plus whether `pulumi up` waits for the container's healthcheck to pass. */
+export type RunOptions = pulumi.CustomResourceOptions & { waitForHealthy?: boolean };
+
 /**
  * How a Workload runs on one Docker host: a docker.Container with the guardrails every
  * container gets (limits, healthcheck, restart policy, json-file rotation,
@@ -21,7 +24,7 @@ export function runOnDocker(
     name: string,
     workload: Workload,
     placement: DockerPlacement,
-    opts: pulumi.CustomResourceOptions & { waitForHealthy?: boolean },
+    opts: RunOptions,
 ): docker.Container {
     const { waitForHealthy, ...resourceOpts } = opts;
     const hc = workload.healthcheck;
@@ -77,7 +80,8 @@ export function runOnDocker(
                 .sort(([a], [b]) => a.localeCompare(b))
                 .map(([label, value]) => ({ label, value })),
             wait: waitForHealthy ?? false,
-            waitTimeout: 120,
+            // Grafana's first start runs its database migrations; give it time.
+            waitTimeout: 300,
         },
         resourceOpts,
     );

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DockerPlacement, runOnDocker } from "./dockerContainer";
+import { DockerPlacement, RunOptions, runOnDocker } from "./dockerContainer";
 import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
 import { ImageSettings } from "./settings";
 import { dockerTopology } from "./topology";
@@ -33,7 +33,7 @@ export class Exporters extends pulumi.ComponentResource {
     constructor(name: string, args: ExportersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("clinicalbdd:platform:Exporters", name, {}, opts);
         const t = dockerTopology;
-        const run = (role: string, workload: Workload, extra: pulumi.CustomResourceOptions = {}) =>
+        const run = (role: string, workload: Workload, extra: RunOptions = {}) =>
             runOnDocker(`${name}-${role}`, workload, args.placement, { parent: this, ...extra });
         const wgetHealth = (port: number, path: string) => ({
             test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],

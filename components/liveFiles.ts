@@ -3,6 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
+import { RunOptions } from "./dockerContainer";
 import { WorkloadFile } from "./workload";
 
 export interface LiveFilesArgs {
@@ -58,8 +59,11 @@ export class LiveFiles extends pulumi.ComponentResource {
     }
 }
 
-/** Options for a container whose files LiveFiles keeps current: uploads apply only at creation. */
-export const liveFilesContainerOptions: pulumi.CustomResourceOptions = { ignoreChanges: ["uploads"] };
+/**
+ * Options for a container whose files LiveFiles keeps current: uploads apply only at
+ * creation, and `pulumi up` waits until it is healthy, so the first reload finds it serving.
+ */
+export const liveFilesContainerOptions: RunOptions = { ignoreChanges: ["uploads"], waitForHealthy: true };
 
 function hashFiles(paths: readonly string[], texts: readonly string[]): string {
     const hash = createHash("sha256");

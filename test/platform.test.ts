@@ -45,6 +45,14 @@ describe("the platform on Pulumi's mocks, default config", () => {
         }
     });
 
+    test("containers whose files are pushed later are waited for until healthy, so the first reload finds them serving", () => {
+        const waited = containers(run).filter((c) => c.inputs.wait === true).map((c) => c.name).sort();
+        expect(waited).toEqual([
+            "alerting-alertmanager", "app-replica-0", "app-replica-1", "dashboards-grafana",
+            "exporters-blackbox-exporter", "front-door-nginx", "metrics-prometheus",
+        ]);
+    });
+
     test("only 80 and 443 are published on all interfaces; monitoring binds to 127.0.0.1", () => {
         const published = containers(run).flatMap((c) => (c.inputs.ports ?? []).map((p: any) => ({ name: c.name, ip: p.ip, external: p.external })));
         expect(published.filter((p) => p.ip === "0.0.0.0").map((p) => p.external).sort()).toEqual([443, 80]);
