@@ -61,6 +61,9 @@ export function runOnDocker(
             tmpfs: workload.tmpfs ? { ...workload.tmpfs } : undefined,
             privileged: workload.privileged ?? false,
             stopTimeout: workload.stopTimeoutSeconds,
+            // Without it the provider removes a replaced container with a kill, cutting its
+            // in-flight requests; with it the container is stopped (SIGTERM, drain) first.
+            destroyGraceSeconds: workload.stopTimeoutSeconds,
             networksAdvanced: [{ name: placement.networkName, aliases: [...workload.aliases] }],
             volumes: [
                 ...(workload.volumes ?? []).map((v) => ({

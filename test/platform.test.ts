@@ -41,6 +41,8 @@ describe("the platform on Pulumi's mocks, default config", () => {
             expect({ name: r.name, memory: r.inputs.memory, cpus: r.inputs.cpus, user: r.inputs.user, readOnly: r.inputs.readOnly })
                 .toEqual({ name: r.name, memory: 2048, cpus: "2.00", user: "10001:10001", readOnly: true });
             expect(r.inputs.networksAdvanced[0].aliases).toEqual(["app"]);
+            // A replaced replica is stopped gracefully (gunicorn drains), not killed.
+            expect({ stop: r.inputs.stopTimeout, destroyGrace: r.inputs.destroyGraceSeconds }).toEqual({ stop: 35, destroyGrace: 35 });
             expect(r.inputs.wait).toBe(true);
         }
     });
