@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { waitUntil } from "./net";
 
 /** One server the rehearsal started, in its own process group. */
 export interface Supervised {
@@ -114,6 +115,27 @@ export class Supervisor {
     async stopAll(graceMs = 10_000): Promise<void> {
         const names = [...this.running.keys()].reverse();
         await Promise.all(names.map((name) => this.stop(name, graceMs)));
+    }
+
+    /**
+     * Polls `isReady` until it says true; fails at once, with the log's tail, when the server
+     * exits first, and after `timeoutMs` otherwise.
+     */
+    async waitReady(name: string, what: string, isReady: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+        const server = this.get(name);
+        let exit: string | undefined;
+        void server.exited.then((code) => (exit = code));
+        await waitUntil(
+            what,
+            async () => {
+                if (exit !== undefined) throw new Error(`${name} exited (${exit})`);
+                return (await isReady()) ? true : undefined;
+            },
+            timeoutMs,
+            100,
+        ).catch((error: Error) => {
+            throw new Error(`${error.message}\n--- ${name} log ---\n${this.logTail(name)}`);
+        });
     }
 
     /** The last lines of a server's log, for error messages. */

@@ -9,7 +9,7 @@ import { NginxFacts, renderNginxConf } from "../components/nginxConf";
 import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../components/prometheusConfig";
 import { parseSettings, Settings } from "../components/settings";
 import type { ScrapeTargets } from "../components/topology";
-import { Answer, freePort, freePorts, randomLoopbackPrefix, request, RequestOptions, waitUntil } from "./net";
+import { Answer, freePort, freePorts, randomLoopbackPrefix, request, RequestOptions } from "./net";
 import { Supervisor } from "./processes";
 import { LoopbackResolver } from "./resolver";
 import { CertificateFiles, createAuthority, issueCertificate } from "./tls";
@@ -394,24 +394,10 @@ export class Rehearsal {
 
     /** Waits for a 200 from `url`; fails early, with the log's tail, if the server exits. */
     private async waitReady(name: string, url: string, timeoutMs: number): Promise<void> {
-        const server = this.supervisor.get(name);
-        let exit: string | undefined;
-        void server.exited.then((code) => (exit = code));
-        await waitUntil(
-            `${name} at ${url}`,
-            async () => {
-                if (exit !== undefined) throw new Error(`${name} exited (${exit}):\n${this.supervisor.logTail(name)}`);
-                const options: RequestOptions = url.startsWith("https:")
-                    ? { ca: this.caPem, servername: this.settings.domain, timeoutMs: 2000 }
-                    : { timeoutMs: 2000 };
-                const answer = await request(url, options);
-                return answer.status === 200 ? true : undefined;
-            },
-            timeoutMs,
-            100,
-        ).catch((error: Error) => {
-            throw new Error(`${error.message}\n--- ${name} log ---\n${this.supervisor.logTail(name)}`);
-        });
+        const options: RequestOptions = url.startsWith("https:")
+            ? { ca: this.caPem, servername: this.settings.domain, timeoutMs: 2000 }
+            : { timeoutMs: 2000 };
+        await this.supervisor.waitReady(name, `${name} at ${url}`, async () => (await request(url, options)).status === 200, timeoutMs);
     }
 
     /** Prometheus's HTTP API: GET /api/v1/<path>, the `data` of a success answer. */

@@ -3,8 +3,9 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { freePort, monitoringDir, readMetricList, repoRoot, startServer, waitUntilReady } from "./helpers/monitoringTools";
-import { makeTempDir, runTool } from "./helpers/tools";
+import { Supervisor } from "../rehearsal/processes";
+import { monitoringDir, readMetricList, repoRoot } from "./helpers/monitoringTools";
+import { makeTempDir, runTool, startOnLoopback } from "./helpers/tools";
 
 /**
  * backup/backup.sh and backup/restore.sh, the scripts the backup job's container runs, run
@@ -15,8 +16,7 @@ import { makeTempDir, runTool } from "./helpers/tools";
 const backupScript = path.join(repoRoot, "backup", "backup.sh");
 const restoreScript = path.join(repoRoot, "backup", "restore.sh");
 
-type Server = ReturnType<typeof startServer>;
-const servers: Server[] = [];
+let servers: Supervisor;
 let tmp: ReturnType<typeof makeTempDir>;
 let prometheusUrl: string;
 let prometheusData: string;
@@ -65,20 +65,12 @@ function fresh(name: string): string {
 
 /** Starts Debian's prometheus on a free loopback port with the admin API; scrapes itself every second when `scrape`. */
 async function startPrometheus(dataDir: string, scrape: boolean): Promise<string> {
-    const port = await freePort();
-    const config = path.join(tmp.dir, `prometheus-${port}.yml`);
-    const jobs = scrape ? [{ job_name: "prometheus", scrape_interval: "1s", static_configs: [{ targets: [`127.0.0.1:${port}`] }] }] : [];
-    fs.writeFileSync(config, stringify({ global: { scrape_interval: "1s" }, scrape_configs: jobs }));
-    const server = startServer("prometheus", [
-        `--config.file=${config}`,
-        `--storage.tsdb.path=${dataDir}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--web.enable-admin-api",
-    ]);
-    servers.push(server);
-    const url = `http://127.0.0.1:${port}`;
-    await waitUntilReady(`${url}/-/ready`, server.child, server.log, 20_000);
-    return url;
+    return startOnLoopback(servers, `prometheus-${path.basename(dataDir)}`, "prometheus", (listen) => {
+        const config = path.join(tmp.dir, `prometheus-${path.basename(dataDir)}.yml`);
+        const jobs = scrape ? [{ job_name: "prometheus", scrape_interval: "1s", static_configs: [{ targets: [listen] }] }] : [];
+        fs.writeFileSync(config, stringify({ global: { scrape_interval: "1s" }, scrape_configs: jobs }));
+        return [`--config.file=${config}`, `--storage.tsdb.path=${dataDir}`, `--web.listen-address=${listen}`, "--web.enable-admin-api"];
+    }, "/-/ready");
 }
 
 /** The value of `query` evaluated at `time` (unix seconds), or undefined when it has no result. */
@@ -91,6 +83,7 @@ async function queryAt(url: string, query: string, time: number): Promise<number
 
 beforeAll(async () => {
     tmp = makeTempDir("backup");
+    servers = new Supervisor(tmp.dir);
     prometheusData = fresh("prometheus-data");
     grafanaData = fresh("grafana-data");
     backupDir = fresh("backups");
@@ -115,8 +108,8 @@ beforeAll(async () => {
     firstRun = run(backupScript, [], backupEnv());
 }, 60_000);
 
-afterAll(() => {
-    for (const server of servers) server.stop();
+afterAll(async () => {
+    await servers?.stopAll();
     tmp?.cleanup();
 });
 

@@ -32,11 +32,9 @@ import {
     ruleTestFiles,
     rulesForUnitTests,
     startBlackboxExporter,
-    startServer,
-    waitUntilReady,
-    freePort,
 } from "./helpers/monitoringTools";
-import { makeTempDir, runTool, writeSelfSignedCertificate } from "./helpers/tools";
+import { Supervisor } from "../rehearsal/processes";
+import { makeTempDir, runTool, startOnLoopback, writeSelfSignedCertificate } from "./helpers/tools";
 
 const settingsWith = (values: Record<string, string> = {}): Settings => parseSettings((key) => values[key]);
 const defaults = settingsWith();
@@ -67,10 +65,15 @@ function writePrometheusFiles(dir: string, settings: Settings, targets: ScrapeTa
 }
 
 let tmp: ReturnType<typeof makeTempDir>;
+let servers: Supervisor;
 beforeAll(() => {
     tmp = makeTempDir("monitoring");
+    servers = new Supervisor(tmp.dir);
 });
-afterAll(() => tmp.cleanup());
+afterAll(async () => {
+    await servers.stopAll();
+    tmp.cleanup();
+});
 
 /** A fresh directory inside this run's temp dir. */
 function subdir(name: string): string {
@@ -161,22 +164,18 @@ describe("prometheus.yml and the alert rules, checked by Debian's promtool", () 
 });
 
 describe("Debian's prometheus runs with prometheusArgs and the rendered files", () => {
-    let server: ReturnType<typeof startServer>;
     let base: string;
     const targets: ScrapeTargets = { ...loopbackTargets, healthUrl: "https://127.0.0.1:18443/health" };
     beforeAll(async () => {
         const dir = subdir("prometheus-live");
         writePrometheusFiles(dir, defaults, targets);
-        const port = await freePort();
-        base = `http://127.0.0.1:${port}`;
-        server = startServer("prometheus", prometheusArgs(defaults, pathsIn(dir), `127.0.0.1:${port}`));
-        await waitUntilReady(`${base}/-/ready`, server.child, server.log, 20_000);
+        base = await startOnLoopback(servers, "prometheus", "prometheus", (listen) => prometheusArgs(defaults, pathsIn(dir), listen), "/-/ready");
     }, 30_000);
-    afterAll(() => server?.stop());
+    afterAll(() => servers.stop("prometheus"));
 
     const api = async (pathAndQuery: string, method = "GET") => {
         const response = await fetch(`${base}${pathAndQuery}`, { method, signal: AbortSignal.timeout(10_000) });
-        if (!response.ok) throw new Error(`${method} ${pathAndQuery}: ${response.status} ${await response.text()}\n${server.log()}`);
+        if (!response.ok) throw new Error(`${method} ${pathAndQuery}: ${response.status} ${await response.text()}\n${servers.logTail("prometheus")}`);
         return response.headers.get("content-type")?.includes("json") ? ((await response.json()) as any) : await response.text();
     };
 
@@ -383,11 +382,11 @@ describe("blackbox.yml, checked by Debian's blackbox exporter", () => {
             contentType = served.contentType;
             const file = path.join(dir, caFile ? "blackbox-ca.yml" : "blackbox.yml");
             fs.writeFileSync(file, renderBlackboxConfig(defaults, { caFile }));
-            const exporter = await startBlackboxExporter(file);
+            const exporter = await startBlackboxExporter(servers, file);
             try {
                 return await exporter.probe(target);
             } finally {
-                exporter.stop();
+                await exporter.stop();
             }
         };
         const healthy = { body: JSON.stringify({ checks: { generator: { status: "pass" } }, status: "ok", version: "1.0" }), contentType: "application/json" };

@@ -1,8 +1,9 @@
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { Supervisor } from "../../rehearsal/processes";
+import { startOnLoopback } from "./tools";
 
 export const repoRoot = path.join(__dirname, "..", "..");
 export const monitoringDir = path.join(repoRoot, "monitoring");
@@ -157,36 +158,19 @@ export function rulesForUnitTests(renderedRules: string): string {
     return stringify(parsed, { lineWidth: 0 });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}
-
 /** A running Debian blackbox exporter on loopback; `probe` returns the probe's samples by name. */
 export interface RunningBlackbox {
     probe(target: string): Promise<Map<string, number>>;
-    stop(): void;
+    stop(): Promise<string>;
 }
 
-/** Starts prometheus-blackbox-exporter with `configFile` and waits (at most 10 s) until it answers. */
-export async function startBlackboxExporter(configFile: string): Promise<RunningBlackbox> {
-    const port = await freePort();
-    const server = startServer("prometheus-blackbox-exporter", [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`]);
-    const base = `http://127.0.0.1:${port}`;
-    try {
-        await waitUntilReady(`${base}/metrics`, server.child, server.log, 10_000);
-    } catch (error) {
-        server.stop();
-        throw error;
-    }
-    const stop = server.stop;
+/** Starts prometheus-blackbox-exporter with `configFile` under `supervisor` and waits (at most 10 s) until it answers. */
+export async function startBlackboxExporter(supervisor: Supervisor, configFile: string): Promise<RunningBlackbox> {
+    const name = `blackbox-exporter-${path.basename(configFile, ".yml")}`;
+    const base = await startOnLoopback(
+        supervisor, name, "prometheus-blackbox-exporter",
+        (listen) => [`--config.file=${configFile}`, `--web.listen-address=${listen}`], "/metrics", 10_000,
+    );
     return {
         async probe(target: string) {
             const response = await fetch(`${base}/probe?module=http_2xx&target=${encodeURIComponent(target)}`, {
@@ -199,37 +183,6 @@ export async function startBlackboxExporter(configFile: string): Promise<Running
             }
             return samples;
         },
-        stop,
-    };
-}
-
-/** Polls `url` until it answers 2xx, the child exits, or `timeoutMs` passes. */
-export async function waitUntilReady(url: string, child: ChildProcess, log: () => string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        try {
-            if ((await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok) return;
-        } catch {
-            // not listening yet
-        }
-        if (child.exitCode !== null || Date.now() > deadline) {
-            throw new Error(`${url} did not become ready:\n${log()}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
-}
-
-/** Starts a Debian server binary on loopback; its combined log is kept for failure messages. */
-export function startServer(command: string, args: string[]): { child: ChildProcess; log: () => string; stop: () => void } {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let log = "";
-    child.stdout?.on("data", (chunk) => (log += String(chunk)));
-    child.stderr?.on("data", (chunk) => (log += String(chunk)));
-    return {
-        child,
-        log: () => log,
-        stop: () => {
-            if (child.exitCode === null) child.kill("SIGKILL");
-        },
+        stop: () => supervisor.stop(name),
     };
 }

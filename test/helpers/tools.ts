@@ -2,6 +2,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { freePort } from "../../rehearsal/net";
+import { Supervisor } from "../../rehearsal/processes";
 
 /** Runs a real tool (nginx, openssl, …) and returns its exit code and combined output. */
 export function runTool(command: string, args: readonly string[], timeoutMs = 30_000): { code: number; output: string } {
@@ -27,4 +29,24 @@ export function writeSelfSignedCertificate(dir: string, names: readonly string[]
     ]);
     if (code !== 0) throw new Error(`openssl failed: ${output}`);
     return { cert, key };
+}
+
+/**
+ * Starts a real server (Debian's prometheus, blackbox exporter, …) on a free 127.0.0.1 port
+ * under `supervisor` — the rehearsal's, so it runs in its own process group and is ended by
+ * `supervisor.stopAll()` — and waits until `readyPath` answers 2xx. Returns its base URL.
+ */
+export async function startOnLoopback(
+    supervisor: Supervisor,
+    name: string,
+    command: string,
+    argsFor: (listenAddress: string) => string[],
+    readyPath: string,
+    timeoutMs = 20_000,
+): Promise<string> {
+    const listenAddress = `127.0.0.1:${await freePort(["127.0.0.1"])}`;
+    supervisor.start(name, command, argsFor(listenAddress));
+    const base = `http://${listenAddress}`;
+    await supervisor.waitReady(name, `${name} at ${base}${readyPath}`, async () => (await fetch(`${base}${readyPath}`, { signal: AbortSignal.timeout(2_000) })).ok, timeoutMs);
+    return base;
 }
