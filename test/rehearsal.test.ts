@@ -241,6 +241,8 @@ describe("limits", () => {
         await rehearsal.startReplica(slow, { CLINICAL_BDD_TEST_ANALYZE_DELAY_SECONDS: "3" });
         await rehearsal.publishReplicas([slow]);
         try {
+            // Each nginx worker caches the old answer for valid=5s on its own: outwait it.
+            await sleep(6000);
             await waitUntil("nginx to send requests to the slow replica only", async () => {
                 const from = rehearsal.accessLogEntries().length;
                 await Promise.all([1, 2, 3].map(() => rehearsal.https("/health")));
