@@ -43,6 +43,9 @@ export function dockerNginxFacts(settings: Settings, topology: { app: string; gr
     };
 }
 
+/** How long each nginx worker keeps a resolver answer: replicas added or removed are seen within it. */
+export const resolverCacheSeconds = 5;
+
 export const nginxConfPath = "/etc/nginx/nginx.conf";
 export const nginxCertificatePath = "/etc/nginx/tls/cert.pem";
 export const nginxPrivateKeyPath = "/etc/nginx/tls/key.pem";
@@ -90,7 +93,7 @@ http {
     client_body_timeout 60s;
 
     # Docker's resolver; valid= makes nginx see added or removed replicas within seconds.
-    resolver ${facts.resolver} valid=5s ipv6=off;
+    resolver ${facts.resolver} valid=${resolverCacheSeconds}s ipv6=off;
     resolver_timeout 2s;
 
     proxy_http_version 1.1;

@@ -9,7 +9,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { sampleGuideline } from "./load";
-import { sleep } from "./net";
 import { Rehearsal, repoRoot } from "./stack";
 
 const durationSeconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -91,8 +90,6 @@ async function measure(rehearsal: Rehearsal, scripts: Map<string, string>, rows:
     for (const { setup, base, replicas } of setups) {
         if (rehearsal.runningReplicas.length !== replicas) {
             await rehearsal.scaleTo(replicas);
-            // nginx keeps the resolver's answer for valid=5s.
-            await sleep(6000);
         }
         for (const endpoint of endpoints()) {
             const script = scripts.get(endpoint.name) ?? "";

@@ -5,11 +5,11 @@ import * as path from "path";
 import { renderAlertmanagerConfig } from "../components/alertmanagerConfig";
 import { alertRulesFileName, renderAlertRules } from "../components/alertRules";
 import { renderBlackboxConfig } from "../components/blackboxConfig";
-import { NginxFacts, renderNginxConf } from "../components/nginxConf";
+import { NginxFacts, renderNginxConf, resolverCacheSeconds } from "../components/nginxConf";
 import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../components/prometheusConfig";
 import { parseSettings, Settings } from "../components/settings";
 import type { ScrapeTargets } from "../components/topology";
-import { Answer, freePort, freePorts, randomLoopbackPrefix, request, RequestOptions } from "./net";
+import { Answer, freePort, freePorts, randomLoopbackPrefix, request, RequestOptions, sleep } from "./net";
 import { Supervisor } from "./processes";
 import { LoopbackResolver } from "./resolver";
 import { CertificateFiles, createAuthority, issueCertificate } from "./tls";
@@ -233,23 +233,29 @@ export class Rehearsal {
     }
 
     /** Makes `app` resolve to exactly these replicas (Docker adds and removes a container's record). */
+    /**
+     * Makes `app` resolve to these replicas, and returns once every nginx worker has let its
+     * cached answer expire (each keeps it for resolverCacheSeconds on its own), so nginx
+     * sends requests to exactly these replicas from then on.
+     */
     async publishReplicas(indexes: readonly number[]): Promise<void> {
         if (!this.resolver) throw new Error("the resolver is not running");
         await this.resolver.publish(this.dnsRecords(indexes));
         this.log(`app resolves to ${indexes.map((i) => this.replicaAddress(i)).join(", ")}`);
+        await sleep((resolverCacheSeconds + 1) * 1000);
     }
 
     /**
      * Scales as `pulumi config set replicas N; pulumi up` does: new replicas start and become
-     * healthy before they join `app`; removed replicas leave `app`, then stop gracefully.
+     * healthy before they join `app`; removed replicas leave `app`, and stop gracefully once
+     * nginx no longer sends them requests.
      */
-    async scaleTo(count: number, drainMs = 0): Promise<void> {
+    async scaleTo(count: number): Promise<void> {
         const current = this.runningReplicas;
         const wanted = Array.from({ length: count }, (_, i) => i + 1);
         for (const index of wanted.filter((i) => !current.includes(i))) await this.startReplica(index);
         await this.publishReplicas(wanted);
         const leaving = current.filter((i) => !wanted.includes(i));
-        if (leaving.length && drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
         await Promise.all(leaving.map((index) => this.stopReplica(index)));
     }
 
