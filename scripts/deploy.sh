@@ -5,34 +5,17 @@
 # Extra arguments go to `pulumi up` (e.g. `npm run deploy -- --yes`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR/..
+source scripts/platform-env.sh
 
 fail() { printf 'deploy: %s\n' "$*" >&2; exit 1; }
 
-command -v pulumi >/dev/null 2>&1 || fail "the Pulumi CLI is not installed.
-  Install it:   curl -fsSL https://get.pulumi.com | sh   (then open a new shell)
-  or see https://www.pulumi.com/docs/install/ for packages (brew, choco, apt via the tarball)."
-
-docker info >/dev/null 2>&1 || fail "no Docker engine answers (docker info failed).
-  On Debian/Ubuntu:  sudo apt-get install docker.io && sudo systemctl enable --now docker
-  A remote engine:   export DOCKER_HOST=ssh://user@host   (the user must be in the docker group)."
-
+need_pulumi_cli
+need_docker_engine
 [ -d node_modules ] || { echo "deploy: npm ci"; npm ci --no-audit --no-fund --loglevel=error; }
 
-if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
-    mkdir -p .pulumi-state
-    export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-fi
+use_platform_backend create
 echo "deploy: state backend $PULUMI_BACKEND_URL"
-
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-    passphrase_file="${XDG_CONFIG_HOME:-$HOME/.config}/clinical-bdd-creator/passphrase"
-    if [ ! -f "$passphrase_file" ]; then
-        mkdir -p "$(dirname "$passphrase_file")"
-        (umask 077 && head -c 32 /dev/urandom | base64 > "$passphrase_file")
-        echo "deploy: created the stack passphrase in $passphrase_file — back it up: without it the stack's secrets cannot be read."
-    fi
-    export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase_file"
-fi
 
 pulumi stack select prod 2>/dev/null || pulumi stack init prod --secrets-provider passphrase
 pulumi up --stack prod "$@"

@@ -9,6 +9,8 @@
 #   --yes          no confirmation questions (passed on to pulumi up/destroy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR/..
+source scripts/platform-env.sh
 
 services=(app nginx prometheus alertmanager grafana node-exporter cadvisor nginx-exporter blackbox-exporter backup)
 stack=${OPS_STACK:-prod}
@@ -49,28 +51,11 @@ run() {
 }
 
 need_pulumi() {
-    command -v pulumi >/dev/null 2>&1 || fail "the Pulumi CLI is not installed.
-  Install it:   curl -fsSL https://get.pulumi.com | sh   (then open a new shell)
-  or see https://www.pulumi.com/docs/install/ for packages (brew, choco, apt via the tarball)."
-    # The same backend and passphrase as scripts/deploy.sh, which creates them on the first deploy.
-    if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
-        [ -d .pulumi-state ] || fail "no state in .pulumi-state/ and PULUMI_BACKEND_URL is not set: deploy first (npm run deploy) or export PULUMI_BACKEND_URL"
-        export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-    fi
-    if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-        local passphrase_file="${XDG_CONFIG_HOME:-$HOME/.config}/clinical-bdd-creator/passphrase"
-        [ -f "$passphrase_file" ] || fail "no stack passphrase: set PULUMI_CONFIG_PASSPHRASE(_FILE) or restore $passphrase_file"
-        export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase_file"
-    fi
+    need_pulumi_cli
+    use_platform_backend existing
 }
 
-need_docker() {
-    command -v docker >/dev/null 2>&1 || fail "the docker CLI is not installed.
-  On Debian/Ubuntu:  sudo apt-get install docker.io && sudo systemctl enable --now docker"
-    docker info >/dev/null 2>&1 || fail "no Docker engine answers (docker info failed).
-  Start it:          sudo systemctl enable --now docker
-  A remote engine:   export DOCKER_HOST=ssh://user@host   (the user must be in the docker group)."
-}
+need_docker() { need_docker_engine; }
 
 check_service() {
     local s
