@@ -59,8 +59,3 @@ export interface Healthcheck {
     readonly retries?: number;
     readonly startPeriodSeconds?: number;
 }
-
-/** A healthcheck that runs `command` in a shell inside the container. */
-export function shellHealthcheck(command: string, startPeriodSeconds = 10): Healthcheck {
-    return { test: ["CMD-SHELL", command], startPeriodSeconds };
-}
