@@ -12,7 +12,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages: real servers and validators. Installed only when missing.
 debian_packages=(nginx prometheus prometheus-alertmanager prometheus-node-exporter
-    prometheus-blackbox-exporter prometheus-nginx-exporter dnsmasq wrk shellcheck yamllint openssl iproute2 sqlite3)
+    prometheus-blackbox-exporter prometheus-nginx-exporter dnsmasq wrk shellcheck openssl sqlite3)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
