@@ -670,7 +670,11 @@ export async function readContainer(docker: Docker, id: string, inputs?: Contain
         running: info.State.Running,
         health: info.State.Health?.Status,
     };
-    return { ...(inputs ?? { image: info.Image }), ...stripUndefined(read), engine } as ContainerState;
+    // The state holds schema defaults for what the program left unset, then the declared
+    // values, then whatever Read sets from the engine.
+    const defaults = Object.fromEntries(
+        Object.entries(containerSchema).filter(([, rule]) => rule.default !== undefined).map(([field, rule]) => [field, rule.default]));
+    return { ...defaults, ...stripUndefined(inputs ?? { image: info.Image }), ...stripUndefined(read), engine } as ContainerState;
 }
 
 /** flattenContainerPorts, including its quirk: one map per port, so several bindings of a port repeat the last one. */
@@ -796,7 +800,7 @@ export async function diffContainer(declared: ContainerInputs, state: ContainerS
                 declared: want,
                 engine: have,
                 forcesReplacement: rule.forceNew,
-                text: `${field}: declared ${JSON.stringify(want)}, engine ${JSON.stringify(have)}`,
+                text: `${field}: declared ${canonical(want)}, engine ${canonical(have)}`,
             });
         }
     }
