@@ -86,11 +86,11 @@ const prometheus = new PrometheusServer("metrics", {
 new AlertmanagerServer("alerting", {
     image: settings.images.alertmanager,
     config: pulumi.secret(
-        secrets.alertWebhookUrl.apply((webhookUrl) =>
-            renderAlertmanagerConfig(settings, { webhookUrl, smtpPasswordFile: smtpPasswordPath }),
+        pulumi.output(secrets.alertWebhookUrl).apply((webhookUrl) =>
+            renderAlertmanagerConfig(settings, { webhookUrl, smtpPasswordFile: secrets.smtpPassword ? smtpPasswordPath : undefined }),
         ),
     ),
-    smtpPassword: pulumi.secret(secrets.smtpPassword.apply((p) => p ?? "")),
+    smtpPassword: secrets.smtpPassword,
     ...dataService("alertmanager", settings.ports.alertmanager),
 });
 const urls = publicUrls(settings);

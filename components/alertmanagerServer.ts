@@ -12,8 +12,8 @@ export interface AlertmanagerServerArgs extends DataServiceArgs {
     readonly image: string;
     /** Rendered alertmanager.yml; a secret Output when it holds the webhook URL. */
     readonly config: pulumi.Input<string>;
-    /** The SMTP password (secret), written to smtpPasswordPath; empty when e-mail is off. */
-    readonly smtpPassword: pulumi.Input<string>;
+    /** The SMTP password (secret), written to smtpPasswordPath; default none (no file: Docker refuses empty uploads). */
+    readonly smtpPassword?: pulumi.Input<string>;
     /** Limits; default 256 MB and 0.25 CPU. */
     readonly limits?: Limits;
 }
@@ -27,7 +27,7 @@ export class AlertmanagerServer extends pulumi.ComponentResource {
         const volume = dataVolume(`${name}-data`, args.volumeName, args.retainVolume, this);
         const files: WorkloadFile[] = [
             { path: alertmanagerConfigPath, content: args.config, mode: "0400", owner: "65534" },
-            { path: smtpPasswordPath, content: args.smtpPassword, mode: "0400", owner: "65534" },
+            ...(args.smtpPassword ? [{ path: smtpPasswordPath, content: args.smtpPassword, mode: "0400", owner: "65534" }] : []),
         ];
         const workload: Workload = {
             image: args.image,
@@ -47,7 +47,7 @@ export class AlertmanagerServer extends pulumi.ComponentResource {
         });
         new LiveFiles(
             `${name}-config`,
-            { container, files, check: ["amtool", "check-config", alertmanagerConfigPath], reload: ["kill", "-HUP", "1"] },
+            { container, files, check: ["amtool", "check-config", alertmanagerConfigPath], reload: { signal: "HUP" } },
             { parent: this },
         );
         this.containerName = container.name;

@@ -14,7 +14,7 @@ export interface AppSecretsArgs {
 
 /** Secrets the app reads at start, as `NAME_FILE` variables pointing at 0400 files. */
 export class AppSecrets extends pulumi.ComponentResource {
-    /** Files to write into every replica; each content is a secret Output. */
+    /** The files, with paths relative to `directory` (a volume); each content is a secret Output. */
     public readonly files: readonly WorkloadFile[];
     /** NAME_FILE=path variables for the app's environment (paths only, never values). */
     public readonly fileEnvs: Readonly<Record<string, string>>;
@@ -25,27 +25,29 @@ export class AppSecrets extends pulumi.ComponentResource {
         super("clinicalbdd:platform:AppSecrets", name, {}, opts);
         const directory = args.directory ?? "/run/secrets";
         this.directory = directory;
-        const generatedOrGiven = (envName: string, given: pulumi.Output<string | undefined>) => {
+        const generatedOrGiven = (envName: string, given: pulumi.Output<string> | undefined) => {
             const generated = new random.RandomPassword(`${name}-${envName.toLowerCase().replace(/_/g, "-")}`, { length: 48, special: false }, { parent: this });
-            return pulumi.secret(pulumi.all([given, generated.result]).apply(([g, gen]) => g ?? gen));
+            return pulumi.secret(given ?? generated.result);
         };
-        // Optional provider keys: an empty file means "not configured" to the app.
-        const optional = (given: pulumi.Output<string | undefined>) => pulumi.secret(given.apply((g) => g ?? ""));
+        // Optional provider keys get a file only when configured: the app reads a missing
+        // NAME_FILE as "not configured", and Docker refuses an empty upload.
+        const optional: Record<string, pulumi.Output<string>> = {};
+        if (args.secrets.openaiApiKey) optional.OPENAI_API_KEY = args.secrets.openaiApiKey;
+        if (args.secrets.anthropicApiKey) optional.ANTHROPIC_API_KEY = args.secrets.anthropicApiKey;
         const values: Record<string, pulumi.Output<string>> = {
             SECRET_KEY: generatedOrGiven("SECRET_KEY", args.secrets.secretKey),
             JWT_SECRET: generatedOrGiven("JWT_SECRET", args.secrets.jwtSecret),
             ENCRYPTION_KEY: generatedOrGiven("ENCRYPTION_KEY", args.secrets.encryptionKey),
-            OPENAI_API_KEY: optional(args.secrets.openaiApiKey),
-            ANTHROPIC_API_KEY: optional(args.secrets.anthropicApiKey),
+            ...optional,
         };
-        const pathOf = (envName: string) => `${directory}/${envName.toLowerCase()}`;
+        const fileName = (envName: string) => envName.toLowerCase();
         this.files = Object.entries(values).map(([envName, content]) => ({
-            path: pathOf(envName),
+            path: fileName(envName),
             content,
             mode: "0400",
             owner: args.ownerUid,
         }));
-        this.fileEnvs = Object.fromEntries(Object.keys(values).map((envName) => [`${envName}_FILE`, pathOf(envName)]));
+        this.fileEnvs = Object.fromEntries(Object.keys(values).map((envName) => [`${envName}_FILE`, `${directory}/${fileName(envName)}`]));
         this.registerOutputs({});
     }
 }

@@ -4,6 +4,7 @@ import * as path from "path";
 import { DockerPlacement, runOnDocker } from "./dockerContainer";
 import { buildLocalImage } from "./localImage";
 import { AppSettings } from "./settings";
+import { VolumeFiles } from "./volumeFiles";
 import { Workload, WorkloadFile } from "./workload";
 
 export interface AppServiceArgs {
@@ -13,7 +14,7 @@ export interface AppServiceArgs {
     readonly replicas: number;
     /** Network and log rotation shared by the platform. */
     readonly placement: DockerPlacement;
-    /** Secret files and their NAME_FILE variables (from AppSecrets). */
+    /** Secret files (paths relative to secretsDirectory) and their NAME_FILE variables (from AppSecrets). */
     readonly secretFiles: readonly WorkloadFile[];
     readonly secretFileEnvs: Readonly<Record<string, string>>;
     /** Directory the secret files are written to (a volume, see below). */
@@ -49,10 +50,16 @@ export class AppService extends pulumi.ComponentResource {
         this.imageRef = args.app.image
             ? pulumi.output(args.app.image)
             : buildLocalImage(`${name}-image`, "clinical-bdd-creator-app:local", args.buildContext ?? path.join(__dirname, "..", "app"), this);
-        // Docker refuses uploads into a read-only root filesystem unless the path is on a
-        // writable volume, so the secret files live on a small volume of their own.
+        // Docker refuses uploads into a read-only root filesystem, even onto a volume, so
+        // the daemon writes the secret files into a volume of their own before any replica
+        // starts; a changed secret changes the replicas' label and rolls them to read it.
         const secretsVolume = new docker.Volume(`${name}-secrets`, {}, { parent: this });
-        const workload = appWorkload(args, this.imageRef, port, secretsVolume.name);
+        const secretFiles = new VolumeFiles(
+            `${name}-secret-files`,
+            { volumeName: secretsVolume.name, image: this.imageRef, files: args.secretFiles },
+            { parent: this },
+        );
+        const workload = appWorkload(args, this.imageRef, port, secretsVolume.name, secretFiles.contentHash);
 
         const replicas: docker.Container[] = [];
         for (let i = 0; i < args.replicas; i++) {
@@ -60,7 +67,7 @@ export class AppService extends pulumi.ComponentResource {
                 runOnDocker(appReplicaName(name, i), workload, args.placement, {
                     parent: this,
                     waitForHealthy: true,
-                    dependsOn: replicas.slice(-1),
+                    dependsOn: [secretFiles, ...replicas.slice(-1)],
                 }),
             );
         }
@@ -74,7 +81,13 @@ export function appReplicaName(serviceName: string, index: number): string {
     return `${serviceName}-replica-${index}`;
 }
 
-function appWorkload(args: AppServiceArgs, image: pulumi.Output<string>, port: number, secretsVolume: pulumi.Output<string>): Workload {
+function appWorkload(
+    args: AppServiceArgs,
+    image: pulumi.Output<string>,
+    port: number,
+    secretsVolume: pulumi.Output<string>,
+    secretsHash: pulumi.Output<string>,
+): Workload {
     const app = args.app;
     const gracefulSeconds = 30;
     return {
@@ -90,8 +103,8 @@ function appWorkload(args: AppServiceArgs, image: pulumi.Output<string>, port: n
             LOG_LEVEL: "info",
             ...args.secretFileEnvs,
         },
-        files: args.secretFiles,
-        volumes: [{ volumeName: secretsVolume, containerPath: args.secretsDirectory }],
+        labels: { "clinicalbdd.secrets-version": secretsHash.apply((h) => h.slice(0, 16)) },
+        volumes: [{ volumeName: secretsVolume, containerPath: args.secretsDirectory, readOnly: true }],
         limits: { memoryMb: app.memoryMb, cpus: app.cpus },
         healthcheck: {
             test: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}/health', timeout=4)`],

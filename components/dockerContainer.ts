@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { engineCpus, goDuration } from "./engineForms";
 import { LogSettings } from "./settings";
 import { Workload } from "./workload";
 
@@ -27,7 +28,18 @@ export function runOnDocker(
     opts: RunOptions,
 ): docker.Container {
     const { waitForHealthy, ...resourceOpts } = opts;
+    if (workload.readOnlyRootFs && (workload.files ?? []).length > 0) {
+        // The provider uploads each file as a tar extracted at / before start, which the
+        // engine refuses on a read-only root even when the path is on a volume.
+        throw new Error(`${name}: files cannot be uploaded into a read-only root filesystem; write them into a volume with VolumeFiles`);
+    }
     const hc = workload.healthcheck;
+    // A pinned image is pulled by a resource of its own before the container is touched:
+    // a failed pull stops `pulumi up` before a delete-before-replace container is removed.
+    const pulled =
+        typeof workload.image === "string"
+            ? [new docker.RemoteImage(`${name}-image`, { name: workload.image, keepLocally: true }, { parent: resourceOpts.parent })]
+            : [];
     return new docker.Container(
         name,
         {
@@ -41,16 +53,18 @@ export function runOnDocker(
                 content: f.content,
                 permissions: f.mode ?? "0444",
                 owner: f.owner,
+                group: f.owner,
             })),
             memory: workload.limits.memoryMb,
             memorySwap: workload.limits.memoryMb,
-            cpus: workload.limits.cpus.toFixed(2),
+            // The forms the engine reads back; any other form diffs and replaces on every `pulumi up`.
+            cpus: engineCpus(workload.limits.cpus),
             healthcheck: {
                 tests: [...hc.test],
-                interval: `${hc.intervalSeconds ?? 15}s`,
-                timeout: `${hc.timeoutSeconds ?? 5}s`,
+                interval: goDuration(hc.intervalSeconds ?? 15),
+                timeout: goDuration(hc.timeoutSeconds ?? 5),
                 retries: hc.retries ?? 3,
-                startPeriod: `${hc.startPeriodSeconds ?? 10}s`,
+                startPeriod: goDuration(hc.startPeriodSeconds ?? 10),
             },
             restart: "unless-stopped",
             logDriver: "json-file",
@@ -79,13 +93,18 @@ export function runOnDocker(
             ],
             ports: (workload.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip })),
             // clinicalbdd.service is the workload's first alias (app, nginx, grafana, …): `npm run logs app`.
-            labels: Object.entries({ ...placement.labels, "clinicalbdd.service": workload.aliases[0] })
+            labels: Object.entries({ ...workload.labels, ...placement.labels, "clinicalbdd.service": workload.aliases[0] })
                 .sort(([a], [b]) => a.localeCompare(b))
                 .map(([label, value]) => ({ label, value })),
             wait: waitForHealthy ?? false,
             // Grafana's first start runs its database migrations; give it time.
             waitTimeout: 300,
         },
-        resourceOpts,
+        { ...resourceOpts, dependsOn: [...toArray(resourceOpts.dependsOn), ...pulled] },
     );
+}
+
+function toArray(dependsOn: RunOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+    if (dependsOn === undefined) return [];
+    return Array.isArray(dependsOn) ? dependsOn : [dependsOn as pulumi.Input<pulumi.Resource>];
 }

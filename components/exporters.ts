@@ -67,7 +67,6 @@ export class Exporters extends pulumi.ComponentResource {
                 { hostPath: "/var/run", containerPath: "/var/run" },
                 { hostPath: "/sys", containerPath: "/sys" },
                 { hostPath: "/var/lib/docker", containerPath: "/var/lib/docker" },
-                { hostPath: "/dev/disk", containerPath: "/dev/disk" },
             ],
             // Justified: cAdvisor reads every container's cgroups and the host's devices.
             privileged: true,
@@ -96,7 +95,7 @@ export class Exporters extends pulumi.ComponentResource {
             },
             liveFilesContainerOptions,
         );
-        new LiveFiles(`${name}-blackbox-config`, { container: blackbox, files: blackboxFiles, reload: ["kill", "-HUP", "1"] }, { parent: this });
+        new LiveFiles(`${name}-blackbox-config`, { container: blackbox, files: blackboxFiles, reload: { signal: "HUP" } }, { parent: this });
         this.containers = [nodeExporter, cadvisor, nginxExporter, blackbox];
         this.registerOutputs({});
     }

@@ -72,8 +72,10 @@ export class GrafanaServer extends pulumi.ComponentResource {
                 container,
                 files,
                 // Dashboards are re-read by the provider every 30 s; the password needs the CLI.
-                reload: ["sh", "-c", `grafana cli --homepath /usr/share/grafana admin reset-admin-password --password-from-stdin < ${adminPasswordPath}`],
-                reloadUser: grafanaUid,
+                reload: {
+                    exec: ["sh", "-c", `grafana cli --homepath /usr/share/grafana admin reset-admin-password --password-from-stdin < ${adminPasswordPath}`],
+                    user: grafanaUid,
+                },
             },
             { parent: this },
         );

@@ -11,18 +11,21 @@ export interface LiveFilesArgs {
     readonly container: docker.Container;
     /** Files the container was created with; changes to them are pushed, not re-created. */
     readonly files: readonly WorkloadFile[];
-    /** Command run inside the container to validate the new files before reloading; default none. */
+    /** Command that validates the new files, run in a throwaway container of the same image; default none. */
     readonly check?: readonly string[];
-    /** Command run inside the container to reload gracefully (e.g. `nginx -s reload`). */
-    readonly reload: readonly string[];
-    /** uid the check and reload commands run as; default root. */
-    readonly reloadUser?: string;
+    /** How the process picks the files up without a restart. */
+    readonly reload: LiveReload;
 }
+
+/** A signal the daemon sends to PID 1 (nginx, Prometheus, Alertmanager: HUP), or a command run as the container's own user. */
+export type LiveReload = { readonly signal: string } | { readonly exec: readonly string[]; readonly user: string };
 
 /**
  * Keeps a running container's configuration files current without replacing it: when the
- * content hash changes, the files are written in place and the process reloaded. The
- * container itself ignores changes to its uploads (see `liveFilesContainerOptions`).
+ * content hash changes, scripts/docker-files.js checks the new files in a throwaway
+ * container, has the daemon write the ones that differ, and reloads the process. At
+ * creation the container already holds them, so nothing is written. The container itself
+ * ignores changes to its uploads (see `liveFilesContainerOptions`).
  */
 export class LiveFiles extends pulumi.ComponentResource {
     /** sha256 of the files' paths and contents; changes whenever a reload is due. */
@@ -30,24 +33,24 @@ export class LiveFiles extends pulumi.ComponentResource {
 
     constructor(name: string, args: LiveFilesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("clinicalbdd:platform:LiveFiles", name, {}, opts);
-        if (args.reload.length === 0) throw new Error(`LiveFiles ${name}: reload command is required`);
+        if ("exec" in args.reload && args.reload.exec.length === 0) throw new Error(`LiveFiles ${name}: reload command is empty`);
         const contents = pulumi.all(args.files.map((f) => pulumi.output(f.content)));
         this.contentHash = pulumi.unsecret(contents.apply((texts) => hashFiles(args.files.map((f) => f.path), texts)));
         const request = pulumi.secret(
             pulumi.all([args.container.id, contents]).apply(([container, texts]) =>
                 JSON.stringify({
+                    action: "push",
                     container,
                     files: args.files.map((f, i) => ({ path: f.path, content: texts[i], mode: f.mode, owner: f.owner })),
                     check: args.check ?? [],
                     reload: args.reload,
-                    reloadUser: args.reloadUser ?? "0",
                 }),
             ),
         );
         new command.local.Command(
             `${name}-push`,
             {
-                create: "node scripts/push-files.js",
+                create: "node scripts/docker-files.js",
                 dir: path.join(__dirname, ".."),
                 stdin: request,
                 triggers: [this.contentHash],

@@ -50,7 +50,7 @@ export class PrometheusServer extends pulumi.ComponentResource {
         });
         new LiveFiles(
             `${name}-config`,
-            { container, files, check: ["promtool", "check", "config", paths.configFile], reload: ["kill", "-HUP", "1"] },
+            { container, files, check: ["promtool", "check", "config", paths.configFile], reload: { signal: "HUP" } },
             { parent: this },
         );
         this.containerName = container.name;

@@ -66,7 +66,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
         });
         const live = new LiveFiles(
             `${name}-config`,
-            { container, files, check: ["nginx", "-t", "-q"], reload: ["nginx", "-s", "reload"] },
+            { container, files, check: ["nginx", "-t", "-q"], reload: { signal: "HUP" } },
             { parent: this },
         );
         this.containerName = container.name;

@@ -267,8 +267,8 @@ function deepFreeze<T>(value: T): T {
     return value;
 }
 
-/** The secret settings, each an Output marked secret; undefined inside when not set. */
-export type SecretSettings = { readonly [K in SecretKey]: pulumi.Output<string | undefined> };
+/** The secret settings, each an Output marked secret, or undefined when not set (known at preview, so nothing empty is ever declared). */
+export type SecretSettings = { readonly [K in SecretKey]: pulumi.Output<string> | undefined };
 
 /** Reads and validates the stack's config. The only place that touches pulumi.Config. */
 export function loadSettings(config: pulumi.Config = new pulumi.Config()): Settings {
@@ -277,6 +277,9 @@ export function loadSettings(config: pulumi.Config = new pulumi.Config()): Setti
 
 /** Reads the secret config keys; each stays secret from here to the container file it lands in. */
 export function loadSecretSettings(config: pulumi.Config = new pulumi.Config()): SecretSettings {
-    const entries = secretKeys.map((key) => [key, pulumi.secret(config.getSecret(key))] as const);
+    const entries = secretKeys.map((key) => {
+        const value = config.getSecret(key);
+        return [key, value === undefined ? undefined : pulumi.secret(value)] as const;
+    });
     return Object.freeze(Object.fromEntries(entries)) as SecretSettings;
 }

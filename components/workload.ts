@@ -18,6 +18,8 @@ export interface Workload {
     readonly limits: Limits;
     /** The container's own health probe. */
     readonly healthcheck: Healthcheck;
+    /** Labels besides the stack and service ones, e.g. the version of files it reads only at start. */
+    readonly labels?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Names other containers find this one by on the platform network. */
     readonly aliases: readonly string[];
     /** Named data volumes. */

@@ -1,4 +1,4 @@
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
 
 /** The type token of the docker provider's container, the resource every check applies to. */
 export const containerType = "docker:index/container:Container";
@@ -22,7 +22,7 @@ export interface ContainerProps {
  */
 export const privilegedAllowList: Readonly<Record<string, string>> = Object.freeze({
     "exporters-cadvisor":
-        "cAdvisor reads every container's cgroups and the host's block devices (/dev/disk) to report per-container CPU, memory and disk use",
+        "cAdvisor reads every container's cgroups and the host's devices to report per-container CPU, memory and disk use",
 });
 
 /** Host ports that may be published on all interfaces: nginx's HTTP redirect and HTTPS. */
@@ -104,7 +104,16 @@ export function guardrailPolicies(): ResourceValidationPolicy[] {
         enforcementLevel: "mandatory",
         validateResource: (args, reportViolation) => {
             if (args.type !== containerType) return;
-            for (const problem of c.check(args.name, args.props as ContainerProps)) reportViolation(problem);
+            let problems: string[];
+            try {
+                problems = c.check(args.name, args.props as ContainerProps);
+            } catch (error) {
+                // During preview a locally built image's ID is not known yet; `pulumi up`
+                // checks the same container once it is, so preview stays quiet here.
+                if (error instanceof UnknownValueError) return;
+                throw error;
+            }
+            for (const problem of problems) reportViolation(problem);
         },
     }));
 }

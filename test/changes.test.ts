@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
-import { Change, diffRuns, mockGenerated, ProgramRun, runProgram } from "./helpers/pulumiProgram";
+import { Change, dependencyNames, diffRuns, mockGenerated, ProgramRun, runProgram } from "./helpers/pulumiProgram";
 
 /**
  * What each operator's config change does to the running platform, read from the resources
@@ -93,7 +93,8 @@ const cases: Case[] = [
     {
         label: "appImage: local build → registry.example.org/clinical-bdd:1.2.0",
         config: { appImage: "registry.example.org/clinical-bdd:1.2.0" },
-        expected: { ...none, removed: ["app-image"], replaced: replicaNames },
+        // The secret files are written again with the new image as the vehicle (same contents).
+        expected: { ...none, removed: ["app-image"], replaced: replicaNames, pushed: ["app-secret-files-write"] },
     },
     {
         label: "tlsRotation 0 → 1",
@@ -154,7 +155,8 @@ const cases: Case[] = [
     {
         label: "nginxImage 1.27.3 → 1.27.4",
         config: { nginxImage: "nginx:1.27.4-alpine" },
-        expected: { ...none, replaced: ["front-door-nginx"] },
+        // The new image is pulled (its own resource) before the old container is removed.
+        expected: { ...none, replaced: ["front-door-nginx", "front-door-nginx-image"] },
     },
 ];
 
@@ -204,7 +206,8 @@ describe("the front door stays up", () => {
         expect(file("/etc/nginx/tls/key.pem")).toBe(`${mockGenerated("tls-key")}-generation-1`);
         expect(file("/etc/nginx/tls/cert.pem")).toMatch(/generation-1/);
         expect(request.check).toEqual(["nginx", "-t", "-q"]);
-        expect(request.reload).toEqual(["nginx", "-s", "reload"]);
+        // nginx's master reloads on SIGHUP, sent by the daemon (docker kill --signal).
+        expect(request.reload).toEqual({ signal: "HUP" });
         expect(run.one(CONTAINER, "front-door-nginx").opts.ignoreChanges).toEqual(["uploads"]);
     });
 
@@ -221,7 +224,9 @@ describe("changes that land in a running process", () => {
         const request = JSON.parse(push.inputs.stdin);
         const password = `${mockGenerated("dashboards-admin-password")}-generation-1`;
         expect(request.files.find((f: { path: string }) => f.path === "/etc/grafana/secrets/admin_password")?.content).toBe(password);
-        expect(request.reload.join(" ")).toMatch(/grafana cli .*reset-admin-password --password-from-stdin < \/etc\/grafana\/secrets\/admin_password/);
+        expect(request.reload.exec.join(" ")).toMatch(/grafana cli .*reset-admin-password --password-from-stdin < \/etc\/grafana\/secrets\/admin_password/);
+        // As Grafana's own uid: a `docker exec -u 0` root has no capabilities under no-new-privileges.
+        expect(request.reload.user).toBe("472");
         expect(JSON.stringify([push.inputs.create, request.reload, request.check])).not.toContain(password);
     });
 
@@ -230,8 +235,8 @@ describe("changes that land in a running process", () => {
             const run = runs.get(label) as ProgramRun;
             const [first, second] = replicaNames.map((n) => run.one(CONTAINER, n));
             expect({ label, wait: [first.inputs.wait, second.inputs.wait] }).toEqual({ label, wait: [true, true] });
-            expect({ label, deps: [(first.opts.dependsOn as unknown[] | undefined)?.length ?? 0, (second.opts.dependsOn as unknown[]).length] })
-                .toEqual({ label, deps: [0, 1] });
+            expect({ label, deps: [dependencyNames(first), dependencyNames(second)] })
+                .toEqual({ label, deps: [["app-secret-files"], ["app-secret-files", "app-replica-0"]] });
             // Generated names and no deleteBeforeReplace: the provider starts the new container before removing the old.
             expect({ label, deleteFirst: (second.opts as pulumi.CustomResourceOptions).deleteBeforeReplace ?? false }).toEqual({ label, deleteFirst: false });
         }

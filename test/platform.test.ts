@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { certificateExpiry } from "../components/tlsCertificate";
-import { DeclaredResource, diffRuns, mockGenerated, ProgramRun, runProgram } from "./helpers/pulumiProgram";
+import { DeclaredResource, dependencyNames, diffRuns, mockGenerated, ProgramRun, runProgram, secretFilesRequest } from "./helpers/pulumiProgram";
 import { makeTempDir, writeSelfSignedCertificate } from "./helpers/tools";
 
 const CONTAINER = "docker:index/container:Container";
@@ -39,7 +39,7 @@ describe("the platform on Pulumi's mocks, default config", () => {
     test("each app replica gets 2048 MB, 2 CPUs, a non-root user, a read-only root and the alias app", () => {
         for (const r of run.resources.filter(isAppReplica)) {
             expect({ name: r.name, memory: r.inputs.memory, cpus: r.inputs.cpus, user: r.inputs.user, readOnly: r.inputs.readOnly })
-                .toEqual({ name: r.name, memory: 2048, cpus: "2.00", user: "10001:10001", readOnly: true });
+                .toEqual({ name: r.name, memory: 2048, cpus: "2.0", user: "10001:10001", readOnly: true });
             expect(r.inputs.networksAdvanced[0].aliases).toEqual(["app"]);
             // A replaced replica is stopped gracefully (gunicorn drains), not killed.
             expect({ stop: r.inputs.stopTimeout, destroyGrace: r.inputs.destroyGraceSeconds }).toEqual({ stop: 35, destroyGrace: 35 });
@@ -84,13 +84,18 @@ describe("the platform on Pulumi's mocks, default config", () => {
         expect(file.permissions).toBe("0400");
     });
 
-    test("the app's secrets reach it as files, generated when not configured", () => {
+    test("the app's secrets reach it as files in a read-only volume written by the daemon, generated when not configured", () => {
         const replica = run.one(CONTAINER, "app-replica-0");
-        for (const name of ["SECRET_KEY", "JWT_SECRET", "ENCRYPTION_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"]) {
+        for (const name of ["SECRET_KEY", "JWT_SECRET", "ENCRYPTION_KEY"]) {
             expect(replica.inputs.envs).toContain(`${name}_FILE=/run/secrets/${name.toLowerCase()}`);
         }
-        const secretKey = replica.inputs.uploads.find((u: any) => u.file === "/run/secrets/secret_key");
-        expect(secretKey.content).toBe(mockGenerated("app-secrets-secret-key"));
+        // Unset provider keys get no file and no variable: Docker refuses an empty upload.
+        expect(replica.inputs.envs.join(" ")).not.toMatch(/OPENAI|ANTHROPIC/);
+        // The read-only root refuses uploads, so the replica has none; the volume is mounted read-only.
+        expect(replica.inputs.uploads).toEqual([]);
+        expect(replica.inputs.volumes).toContainEqual(expect.objectContaining({ containerPath: "/run/secrets", readOnly: true }));
+        const secretKey = secretFilesRequest(run).files.find((f: { path: string }) => f.path === "secret_key");
+        expect(secretKey).toMatchObject({ content: mockGenerated("app-secrets-secret-key"), mode: "0400", owner: "10001" });
     });
 
     test("the stack outputs name the URLs, the expiry and the replica count; the password output is secret", () => {
@@ -123,7 +128,10 @@ describe("backups", () => {
     test("every container carries the stack's and its service's labels, by which the operator's verbs find it", () => {
         for (const c of containers(run)) {
             const labels = Object.fromEntries((c.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
-            expect({ name: c.name, labels }).toEqual({ name: c.name, labels: { "clinicalbdd.stack": "test", "clinicalbdd.service": c.inputs.networksAdvanced[0].aliases[0] } });
+            // App replicas also carry the version of the secret files they read at start.
+            const { "clinicalbdd.secrets-version": secretsVersion, ...rest } = labels;
+            expect({ name: c.name, labels: rest }).toEqual({ name: c.name, labels: { "clinicalbdd.stack": "test", "clinicalbdd.service": c.inputs.networksAdvanced[0].aliases[0] } });
+            expect({ name: c.name, versioned: secretsVersion !== undefined }).toEqual({ name: c.name, versioned: isAppReplica(c) });
         }
         expect(run.one(CONTAINER, "backups-job").inputs.labels).toContainEqual({ label: "clinicalbdd.service", value: "backup" });
     });
@@ -185,10 +193,10 @@ describe("secrets never appear in plain text", () => {
     });
 
     test("configured secrets win over generated ones and land in 0400 files", () => {
-        const replica = run.one(CONTAINER, "app-replica-0");
-        const file = (path: string) => replica.inputs.uploads.find((u: any) => u.file === path);
-        expect(file("/run/secrets/secret_key")).toMatchObject({ content: "given-secret-key-value", permissions: "0400", owner: "10001" });
-        expect(file("/run/secrets/openai_api_key")).toMatchObject({ content: "sk-given-openai", permissions: "0400" });
+        const file = (path: string) => secretFilesRequest(run).files.find((f: { path: string }) => f.path === path);
+        expect(file("secret_key")).toMatchObject({ content: "given-secret-key-value", mode: "0400", owner: "10001" });
+        expect(file("openai_api_key")).toMatchObject({ content: "sk-given-openai", mode: "0400" });
+        expect(run.one(CONTAINER, "app-replica-0").inputs.envs).toContain("OPENAI_API_KEY_FILE=/run/secrets/openai_api_key");
     });
 });
 
@@ -218,10 +226,10 @@ describe("scaling changes only app containers", () => {
     });
 
     test("replicas are created one after another, so a rollout replaces them one at a time", () => {
-        const deps = (name: string) => (three.one(CONTAINER, name).opts.dependsOn as any[] | undefined) ?? [];
-        expect(deps("app-replica-0")).toHaveLength(0);
-        expect(deps("app-replica-1")).toHaveLength(1);
-        expect(deps("app-replica-2")).toHaveLength(1);
+        const deps = (name: string) => dependencyNames(three.one(CONTAINER, name));
+        expect(deps("app-replica-0")).toEqual(["app-secret-files"]);
+        expect(deps("app-replica-1")).toEqual(["app-secret-files", "app-replica-0"]);
+        expect(deps("app-replica-2")).toEqual(["app-secret-files", "app-replica-1"]);
     });
 });
 
@@ -239,7 +247,7 @@ describe("config changes reach the resources that own them", () => {
         const run = await runProgram({ appMemoryMb: "1024", appCpus: "1.5", maxConcurrentRequests: "4", requestTimeoutSeconds: "60" });
         for (const r of run.resources.filter(isAppReplica)) {
             expect(r.inputs.memory).toBe(1024);
-            expect(r.inputs.cpus).toBe("1.50");
+            expect(r.inputs.cpus).toBe("1.5");
             expect(r.inputs.envs).toEqual(expect.arrayContaining(["MAX_CONCURRENT_REQUESTS=4", "REQUEST_TIMEOUT_SECONDS=60"]));
         }
     });

@@ -157,3 +157,14 @@ export function diffRuns(before: ProgramRun, after: ProgramRun): { added: string
         changed,
     };
 }
+
+/** The request the app's VolumeFiles hands scripts/docker-files.js: the secret files written into the app's volume. */
+export function secretFilesRequest(run: ProgramRun): { volume: string; files: { path: string; content: string; mode?: string; owner?: string }[] } {
+    return JSON.parse(run.one("command:local:Command", "app-secret-files-write").inputs.stdin);
+}
+
+/** Names of the resources a resource was declared to depend on. */
+export function dependencyNames(resource: DeclaredResource): string[] {
+    const deps = (resource.opts.dependsOn as { __name?: string }[] | undefined) ?? [];
+    return deps.map((d) => d.__name ?? "?");
+}

@@ -1,0 +1,29 @@
+/**
+ * Values in the form the Docker provider reads back from the engine. The provider keeps
+ * what the engine returns in the state, so an input sent in any other form ("0.50" for
+ * "0.5", "60s" for "1m0s") differs on every `pulumi up` and replaces the container.
+ * test/engine checks these forms against a real engine.
+ */
+
+/** Go's time.Duration String() of whole seconds: 10 → "10s", 60 → "1m0s", 90 → "1m30s", 3600 → "1h0m0s". */
+export function goDuration(seconds: number): string {
+    if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`goDuration: whole seconds expected, got ${seconds}`);
+    if (seconds === 0) return "0s";
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    if (h > 0) return `${h}h${m}m${s}s`;
+    if (m > 0) return `${m}m${s}s`;
+    return `${s}s`;
+}
+
+/**
+ * CPU cores as the provider reads NanoCpus back: the shortest decimal with at least one
+ * digit after the point (0.5 → "0.5", 2 → "2.0", 0.25 → "0.25").
+ */
+export function engineCpus(cores: number): string {
+    if (!(cores > 0)) throw new Error(`engineCpus: a positive number of cores expected, got ${cores}`);
+    const nano = Math.round(cores * 1e9);
+    const text = String(nano / 1e9);
+    return text.includes(".") ? text : `${text}.0`;
+}
