@@ -118,6 +118,16 @@ describe("uploads", () => {
         await deleteContainer(docker, state.id);
     });
 
+    it("resolve owner and group names through this host's user database", async () => {
+        const hostUid = (name: string) => Number(fs.readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith(`${name}:`))!.split(":")[2]);
+        const hostGid = (name: string) => Number(fs.readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith(`${name}:`))!.split(":")[2]);
+        const state = await createContainer(docker, uniqueName("named"), base({
+            uploads: [{ file: "/srv/owned.txt", content: "x", owner: "nobody", group: "nogroup", permissions: "0400" }],
+        }));
+        expect(await archiveEntry(state.id, "/srv/owned.txt")).toMatchObject({ uid: hostUid("nobody"), gid: hostGid("nogroup"), mode: 0o400 });
+        await deleteContainer(docker, state.id);
+    });
+
     it("are refused on a read-only root filesystem even when the file is on a volume", async () => {
         const vol = await createVolume(docker, uniqueName("rovol"), { labels: [testLabel] });
         const inputs = base({
@@ -232,6 +242,19 @@ describe("read-back and diff", () => {
     });
 });
 
+describe("ports", () => {
+    it("publish on 0.0.0.0 by default and read back without a diff when the external port was left to the engine", async () => {
+        const inputs = base({ ports: [{ internal: 8080 }] });
+        const state = await createContainer(docker, uniqueName("ports"), inputs);
+        expect(state.ports).toEqual([{ internal: 8080, external: expect.any(Number), ip: "0.0.0.0", protocol: "tcp" }]);
+        expect(state.ports![0].external).toBeGreaterThan(0);
+        expect(await diffContainer(inputs, state, docker)).toEqual([]);
+        const moved = await diffContainer(base({ ports: [{ internal: 8080, ip: "127.0.0.1" }] }), state, docker);
+        expect(moved.map((d) => [d.field, d.forcesReplacement])).toEqual([["ports", true]]);
+        await deleteContainer(docker, state.id);
+    });
+});
+
 describe("post-start checks", () => {
     it("wait=true fails within waitTimeout on an unhealthy container, naming the health output", async () => {
         const started = Date.now();
@@ -284,7 +307,9 @@ describe("networks_advanced", () => {
             networksAdvanced: [{ name: net.name, aliases: ["svc-alpha", "svc-alpha"] }],
         }));
         expect(Object.keys(server.engine.networkAliases)).toEqual([net.name]);
-        expect(server.engine.networkAliases[net.name]).toEqual(expect.arrayContaining(["svc-alpha"]));
+        // Engine 20.10 adds the container's short ID to the declared aliases (and dedupes them);
+        // the provider does not read aliases back, so this never diffs.
+        expect([...server.engine.networkAliases[net.name]].sort()).toEqual(["svc-alpha", server.id.slice(0, 12)].sort());
 
         const probe = await createContainer(docker, uniqueName("probe"), base({
             command: ["getent", "hosts", "svc-alpha"],
