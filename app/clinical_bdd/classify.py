@@ -1,0 +1,194 @@
+"""Classify stage: sentences, recommendation cues, negation and strength/grade."""
+from __future__ import annotations
+
+import re
+
+# --------------------------------------------------------------------------
+# sentences
+
+_ABBREV = re.compile(
+    r"(?:\b(?:e\.g|i\.e|vs|etc|approx|Dr|Drs|No|Fig|al|min|max|Ref|cf|St|Jr|Sr|mg|dL)\.|\b[A-Z]\.)$"
+)
+_SENT_END = re.compile(r"[.!?](?=\s+[\"'(\[]?[A-Z0-9\u2265\u2264<>])")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        end = m.end()
+        if _ABBREV.search(text[start:end]):
+            continue
+        # a decimal such as "7." followed by space is still a sentence end
+        seg = text[start:end].strip()
+        if len(seg.split()) < 2:
+            continue
+        spans.append((start, end))
+        start = end
+        while start < len(text) and text[start] == " ":
+            start += 1
+    if start < len(text) and text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
+# --------------------------------------------------------------------------
+# strength / grade
+
+# ADA "… risk. A"; USPSTF's D and I grades only on formal statements
+_ADA_TRAILING_GRADE = re.compile(r"(?:(?<=[.)\]])|(?<=[.)\]]\s))\s*\(?\b([ABCE])\b\)?\s*$")
+_FORMAL_TRAILING_GRADE = re.compile(r"(?:(?<=[.)\]])|(?<=[.)\]]\s))\s*\(?\b([A-E]|I)\b\)?\s*$")
+_PAREN = re.compile(r"\s*[(\[]([^()\[\]]{1,120})[)\]]")
+_COR = re.compile(
+    r"\b(?:Class(?:\s+of\s+Recommendation)?|COR)\s*[:=]?\s*(III|IIa|IIb|II|I|3|2a|2b|1)\b"
+    r"(?:\s*[:\-\u2013]\s*(No Benefit|Harm))?",
+    re.I,
+)
+_LOE = re.compile(
+    r"\b(?:LOE|Level\s+of\s+Evidence|Level)\s*[:=]?\s*([ABC](?:-(?:R|NR|LD|EO))?)\b", re.I
+)
+_GRADE = re.compile(r"\b(?:Grade|Evidence\s+grade)\s*[:=]?\s*([12][A-D]|[A-E])\b", re.I)
+# a bracket holding only a grade: ADA "(A)", KDIGO "(1B)", USPSTF "(B recommendation)"
+_BARE_GRADE = re.compile(r"\s*(?:([ABCE])|([12])\s*([A-D])|([A-DI])\s+(?:recommendation|statement))\s*", re.I)
+_CELL_COR = re.compile(r"^(III|IIa|IIb|I|3|2a|2b|1)(?:\s*[:\-\u2013]\s*(No Benefit|Harm))?$", re.I)
+_CELL_LOE = re.compile(r"^([ABC](?:-(?:R|NR|LD|EO))?)$", re.I)
+
+_ROMAN = {"1": "I", "2a": "IIa", "2b": "IIb", "3": "III"}
+
+
+def _norm_cor(value: str) -> str:
+    v = value.strip()
+    low = v.lower()
+    if low in _ROMAN:
+        return _ROMAN[low]
+    return {"i": "I", "iia": "IIa", "iib": "IIb", "ii": "II", "iii": "III"}.get(low, v)
+
+
+# --------------------------------------------------------------------------
+# recommendation cues and negation
+
+CUE = re.compile(
+    r"\b(?:should|shall|must)\b"
+    r"|\b(?:is|are)\s+(?:(?:strongly|generally|also|routinely|usually|not|no\s+longer)\s+){0,2}"
+    r"(?:recommended|indicated|suggested|preferred|advised|reasonable|beneficial|appropriate|"
+    r"useful|contraindicated|harmful|warranted|encouraged)\b"
+    r"|\b(?:may|might|can|could)\s+be\s+(?:considered|reasonable|useful|beneficial|appropriate)\b"
+    r"|\b(?:is|are)\s+(?:the\s+|a\s+)?(?:preferred|first-line|treatment\s+of\s+choice)\b"
+    r"|\bwe\s+(?:recommend|suggest)\b|\brecommend(?:s|ed)?\s+(?:that|against)\b"
+    r"|^(?:consider|avoid|do\s+not|use|initiate|start|screen|measure|prescribe|offer|refer|assess|"
+    r"evaluate|monitor|obtain|check|perform|educate|counsel|encourage|provide|individualize|treat|"
+    r"test|discontinue|continue|administer|review)\b",
+    re.I,
+)
+NEGATION = re.compile(
+    r"\b(?:should|must|shall|can|may)\s+(?:not|never)\b"
+    r"|\b(?:is|are)\s+not\s+(?:\w+\s+)?(?:recommended|indicated|advised|suggested|beneficial|"
+    r"useful|appropriate|warranted)\b"
+    r"|\bnot\s+(?:be\s+)?recommended\b|\bno\s+longer\s+recommended\b"
+    r"|\b(?:should|must)\s+(?:\w+\s+)?(?:be\s+)?avoided\b|^avoid\b|^do\s+not\b"
+    r"|\b(?:is|are)\s+(?:contraindicated|harmful)\b|\brecommend(?:s|ed)?\s+against\b"
+    r"|\bis\s+of\s+no\s+benefit\b",
+    re.I,
+)
+
+_STRENGTH_WORD = re.compile(r"\b(strong|weak|conditional|moderate)\s+recommendation\b", re.I)
+_QUALITY = re.compile(r"\b(high|moderate|low|very\s+low)[- ](?:quality|certainty)\s+(?:of\s+)?evidence\b", re.I)
+_REC_PREFIX = re.compile(r"^(?:Recommendation|Rec\.?|Statement|Key\s+recommendation)\s*\d*(?:\.\d+)*\s*[:.)\-\u2013]\s*", re.I)
+_UNIT_TRAILING_PAREN = re.compile(r"\s*[(\[]([^()\[\]]{1,120})[)\]]\s*\.?\s*$")
+
+
+def parse_parenthetical(text: str) -> tuple[str, dict]:
+    found: dict = {}
+
+    def repl(m: re.Match) -> str:
+        inner = m.group(1)
+        cor, loe, grade = _COR.search(inner), _LOE.search(inner), _GRADE.search(inner)
+        word = _STRENGTH_WORD.search(inner)
+        quality = _QUALITY.search(inner)
+        if word or quality:
+            if word:
+                found.setdefault("strength_word", word.group(1).lower())
+            if quality:
+                found.setdefault("quality", quality.group(1).lower().replace(" ", "-"))
+            if not (cor or loe or grade):
+                return ""
+        if not (cor or loe or grade):
+            bare = _BARE_GRADE.fullmatch(inner)
+            if bare:
+                found.setdefault("grade", "".join(g for g in bare.groups() if g).upper())
+                return ""
+            return m.group(0)
+        if cor:
+            found.setdefault("cor", _norm_cor(cor.group(1)))
+            if cor.group(2):
+                found.setdefault("cor_qualifier", cor.group(2).title())
+        if loe:
+            found.setdefault("loe", loe.group(1).upper().replace("-NR", "-NR"))
+        if grade:
+            found.setdefault("grade", grade.group(1).upper())
+        return ""
+
+    cleaned = _PAREN.sub(repl, text)
+    # unparenthesised trailing "Class I, LOE A"
+    tail = re.search(
+        r"[\s.;,]*\b(?:Class|COR)\s*[:=]?\s*(III|IIa|IIb|I|3|2a|2b|1)\b[^.]*?"
+        r"(?:LOE|Level\s+of\s+Evidence)\s*[:=]?\s*([ABC](?:-(?:R|NR|LD|EO))?)\W*$",
+        cleaned,
+        re.I,
+    )
+    if tail:
+        found.setdefault("cor", _norm_cor(tail.group(1)))
+        found.setdefault("loe", tail.group(2).upper())
+        cleaned = cleaned[: tail.start()]
+    return cleaned, found
+
+
+
+# --------------------------------------------------------------------------
+# strength of a whole unit (segment boundaries, table cells, trailing grade)
+
+_END_BRACKET = re.compile(
+    r"[(\[](?:[^()\[\]]*\b(?:LOE|Level\s+of\s+Evidence|COR|Class|Grade)\b[^()\[\]]*"
+    r"|\s*[12]\s*[A-D]\s*|\s*[A-DI]\s+(?:recommendation|statement)\s*)[)\]]\s*\.?\s*$",
+    re.I,
+)
+
+
+def ends_with_strength(text: str) -> bool:
+    """True when a statement ends in its grade or class/LOE ("… risk. A", "(1B).")."""
+    text = text.rstrip()
+    return bool(_FORMAL_TRAILING_GRADE.search(text) or _END_BRACKET.search(text))
+
+
+def has_cor_and_loe(cells: list[str]) -> bool:
+    return any(_CELL_COR.match(c) for c in cells) and any(_CELL_LOE.match(c) for c in cells)
+
+
+def strip_label(text: str, idx: list[int]) -> tuple[str, list[int]]:
+    """Drop a leading "Recommendation:" / "Statement 3." label."""
+    prefix = _REC_PREFIX.match(text)
+    return (text[prefix.end() :], idx[prefix.end() :]) if prefix else (text, idx)
+
+
+def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> tuple[str, list[int], dict]:
+    """Strength stated once for the whole unit: a trailing bracket, a trailing
+    grade letter, or COR/LOE cells. Returns the text without it."""
+    found: dict = {}
+    tail = _UNIT_TRAILING_PAREN.search(text)
+    if tail and (formal or text[: tail.start()].rstrip().endswith((".", "!", ";"))):
+        _, found = parse_parenthetical(text[tail.start() :])
+        if found:
+            text = text[: tail.start()].rstrip()
+            idx = idx[: len(text)]
+    g = (_FORMAL_TRAILING_GRADE if formal else _ADA_TRAILING_GRADE).search(text)
+    if g and len(text) > 20:
+        found["grade"] = g.group(1)
+        text = text[: g.start()].rstrip()
+        idx = idx[: len(text)]
+    for cell in cells:
+        cor, loe = _CELL_COR.match(cell), _CELL_LOE.match(cell)
+        if cor:
+            found.setdefault("cell_cor", _norm_cor(cor.group(1)))
+        elif loe:
+            found.setdefault("cell_loe", cell.upper())
+    return text, idx, found

@@ -1,0 +1,64 @@
+"""Data model of extracted recommendations."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+class GenerationTimeout(Exception):
+    """The request deadline passed while extracting or generating."""
+
+
+# --------------------------------------------------------------------------
+# data model
+
+
+@dataclass
+class Threshold:
+    measure: str
+    column: str
+    comparator: str  # ">=", ">", "<=", "<", "between"
+    value: str  # "7", "130/80", or "40-75" for ranges
+    unit: str
+    kind: str  # "condition" (who the rule applies to) or "target" (a goal)
+    raw: str
+    span: tuple[int, int]
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in _THRESHOLD_FIELDS}
+        d["span"] = {"start": self.span[0], "end": self.span[1]}
+        return d
+
+
+@dataclass
+class Recommendation:
+    id: str
+    text: str
+    section: str | None
+    strength: str | None
+    class_of_recommendation: str | None
+    level_of_evidence: str | None
+    grade: str | None
+    population: str | None
+    conditions: list[str]
+    excluded_conditions: list[str]
+    criteria: list[str]
+    action: str
+    negated: bool
+    thresholds: list[Threshold] = field(default_factory=list)
+    threshold_logic: str = "all"  # "any" when thresholds are joined by "or"
+    span: tuple[int, int] = (0, 0)
+    source_id: str | None = None  # the guideline's own number: "9.2", "1.3.1", "PP 2.1"
+    narrative: bool = False  # outside the guideline's formal recommendations
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in _RECOMMENDATION_FIELDS}
+        d["conditions"] = list(self.conditions)
+        d["excluded_conditions"] = list(self.excluded_conditions)
+        d["criteria"] = list(self.criteria)
+        d["thresholds"] = [t.to_dict() for t in self.thresholds]
+        d["span"] = {"start": self.span[0], "end": self.span[1]}
+        return d
+
+
+_THRESHOLD_FIELDS = [f.name for f in fields(Threshold)]
+_RECOMMENDATION_FIELDS = [f.name for f in fields(Recommendation)]

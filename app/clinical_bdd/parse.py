@@ -1,0 +1,288 @@
+"""Parse stage: population, conditions and action of one recommendation."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import Threshold
+
+# --------------------------------------------------------------------------
+# populations and conditions
+
+_POP_WORDS = (
+    r"(?:all\s+|most\s+|many\s+|selected\s+|nonpregnant\s+|older\s+|young\s+|pregnant\s+|"
+    r"asymptomatic\s+|hospitali[sz]ed\s+|postmenopausal\s+|premenopausal\s+|frail\s+|elderly\s+|"
+    r"critically\s+ill\s+|symptomatic\s+|high-risk\s+|otherwise\s+healthy\s+|healthy\s+|"
+    r"nonpregnant\s+|adult\s+|pediatric\s+|obese\s+|overweight\s+)*"
+    r"(?:adults?|patients?|people|persons?|individuals?|children|child|adolescents?|youth|"
+    r"infants?|newborns?|neonates?|women|men|girls|boys|those|anyone|survivors?)"
+)
+_LEADING_POP = re.compile(
+    r"^(?:In|For|Among|Amongst|Within)\s+(?P<pop>.+?)\s*,\s*(?P<rest>.+)$", re.I
+)
+_SUBJECT_POP = re.compile(
+    r"^(?P<pop>" + _POP_WORDS + r"\b[^,;]*?)\s+(?P<modal>should|must|shall)\s+(?P<rest>.+)$", re.I
+)
+_TRAILING_POP = re.compile(
+    r"\s+(?:in|for|among|to)\s+(?P<pop>" + _POP_WORDS + r"\b.*)$", re.I
+)
+_CLINICIAN_SUBJECT = re.compile(
+    r"^(?:clinicians?|providers?|physicians?|prescribers?|practitioners?|the\s+clinician|"
+    r"health\s*care\s+(?:professionals?|providers?|teams?)|care\s+teams?|we)\b",
+    re.I,
+)
+
+# participle -> imperative, to phrase passive actions ("should be measured")
+_VERB_BASE = {
+    "used": "use", "initiated": "initiate", "started": "start", "prescribed": "prescribe",
+    "considered": "consider", "measured": "measure", "performed": "perform",
+    "screened": "screen", "tested": "test", "treated": "treat", "monitored": "monitor",
+    "offered": "offer", "given": "give", "administered": "administer", "targeted": "target",
+    "checked": "check", "assessed": "assess", "evaluated": "evaluate", "referred": "refer",
+    "obtained": "obtain", "avoided": "avoid", "continued": "continue",
+    "discontinued": "discontinue", "stopped": "stop", "reduced": "reduce",
+    "intensified": "intensify", "added": "add", "titrated": "titrate",
+    "encouraged": "encourage", "counseled": "counsel", "counselled": "counsel",
+    "individualized": "individualize", "individualised": "individualize",
+    "recommended": "recommend", "included": "include", "combined": "combine",
+    "repeated": "repeat", "confirmed": "confirm", "reviewed": "review", "educated": "educate",
+    "vaccinated": "vaccinate", "immunized": "immunize", "adjusted": "adjust",
+    "withheld": "withhold", "maintained": "maintain", "lowered": "lower",
+    "calculated": "calculate", "estimated": "estimate", "documented": "document",
+    "implemented": "implement", "provided": "provide", "applied": "apply",
+    "examined": "examine", "identified": "identify", "managed": "manage",
+    "instructed": "instruct", "switched": "switch", "de-escalated": "de-escalate",
+    "deintensified": "deintensify", "restricted": "restrict", "limited": "limit",
+    "made": "make", "diagnosed": "diagnose", "achieved": "achieve", "advised": "advise",
+    "informed": "inform", "supplemented": "supplement", "scheduled": "schedule", "done": "do", "taken": "take",
+    "sought": "seek", "drawn": "draw", "kept": "keep", "held": "hold", "begun": "begin",
+    "undertaken": "undertake", "seen": "see", "pursued": "pursue", "followed": "follow",
+}
+
+_PASSIVE = re.compile(
+    r"^(?P<subj>.+?)\s+(?:should|must|shall|can|may)\s+(?:not\s+|never\s+|also\s+|generally\s+|"
+    r"routinely\s+|usually\s+|first\s+)*be\s+(?:\w+ly\s+)?(?P<part>[\w-]+ed|given|withheld|made|done|taken|sought|drawn|kept|held|begun|undertaken|seen)\b"
+    r"(?P<rest>.*)$",
+    re.I,
+)
+_ACTIVE = re.compile(
+    r"^(?P<subj>.+?)\s+(?:should|must|shall)\s+(?:not\s+|never\s+|also\s+|generally\s+|"
+    r"routinely\s+|usually\s+|first\s+)*(?P<rest>(?!be\b)\w.*)$",
+    re.I,
+)
+_ADJ = re.compile(
+    r"^(?P<subj>.+?)\s+(?:is|are|may\s+be|might\s+be|can\s+be|could\s+be)\s+"
+    r"(?:(?:strongly|generally|also|routinely|usually|not|no\s+longer|the|a|\w+ly)\s+){0,2}"
+    r"(?:recommended|indicated|suggested|preferred|advised|reasonable|beneficial|appropriate|"
+    r"useful|contraindicated|harmful|warranted|encouraged|considered|first-line)\b(?P<rest>.*)$",
+    re.I,
+)
+_PREFERRED = re.compile(
+    r"^(?P<subj>.+?)\s+(?:is|are)\s+(?P<tail>(?:the|a)\s+(?:preferred|first-line|treatment\s+of\s+choice)\b.*)$",
+    re.I,
+)
+_IT_IS = re.compile(
+    r"^it\s+is\s+(?:not\s+)?(?:recommended|reasonable|advised|suggested)\s+(?:that|to)\s+(?P<rest>.+)$",
+    re.I,
+)
+_WE_RECOMMEND = re.compile(
+    r"^(?:we|the\s+\w+(?:\s+\w+)?)\s+(?:recommend|suggest)s?\s+(?:that\s+|against\s+)?(?P<rest>.+)$",
+    re.I,
+)
+_IMPERATIVE = re.compile(r"^(?P<verb>consider|avoid|do\s+not\s+\w+)\s+(?P<rest>.+)$", re.I)
+
+# --------------------------------------------------------------------------
+# population parsing
+
+_SPLIT_CONDITIONS = re.compile(r"\s*(?:,\s*(?:and|or)?\s*|;\s*|\s+and\s+|\s+plus\s+)\s*", re.I)
+_POP_CLAUSES = re.compile(
+    r"\s+(?=(?:with|without|who|whose|aged|age\s+\d|at\s+(?:high|low|increased|intermediate|elevated|very\s+high)|"
+    r"receiving|taking|on|treated|undergoing|after|following|presenting|hospitali[sz]ed|"
+    r"requiring|in\s+whom)\b)",
+    re.I,
+)
+
+
+def _strip_article(s: str) -> str:
+    return re.sub(r"^(?:an?|the)\s+", "", s.strip(" ,;."), flags=re.I)
+
+
+def _parse_population(pop: str, thresholds: list[Threshold]):
+    """Split a population phrase into its head, conditions ("with"), excluded
+    conditions ("without") and other criteria ("who …", "aged …")."""
+    marker = "\u00a7T\u00a7"
+    for t in thresholds:
+        if t.raw and t.raw in pop:
+            pop = pop.replace(t.raw, marker)
+    # a parenthetical holding a threshold is covered by the When step
+    pop = re.sub(r"\s*\([^()]*" + marker + r"[^()]*\)", "", pop)
+    pop = re.sub(r"\b(type\s+1)\s+(and|or)\s+(type\s+2)\b", lambda m: "\u2063".join(m.groups()), pop, flags=re.I)
+    raw_parts = _POP_CLAUSES.split(pop.strip())
+    parts: list[str] = []
+    for part in raw_parts:
+        # "who are at very high risk": keep a relative clause whole
+        if parts and (
+            re.search(r"\s(?:or|and)$", parts[-1])
+            or re.match(r"^(?:who|whose|in\s+whom)\b", parts[-1], re.I)
+            and not re.match(r"^(?:with|without|aged)\b", part, re.I)
+        ):
+            parts[-1] = parts[-1] + " " + part
+        else:
+            parts.append(part)
+    head = parts[0].strip(" ,")
+    conditions: list[str] = []
+    excluded: list[str] = []
+    criteria: list[str] = []
+    for part in parts[1:]:
+        part = part.strip(" ,;")
+        low = part.lower()
+        if low.startswith("without "):
+            items = _SPLIT_CONDITIONS.split(part[len("without ") :])
+            excluded.extend(_strip_article(i) for i in items if i.strip())
+        elif low.startswith("with "):
+            items = _SPLIT_CONDITIONS.split(part[len("with ") :])
+            conditions.extend(_strip_article(i) for i in items if i.strip())
+        else:
+            criteria.append(part)
+    if re.match(r"^(?:all|most|many)\s+", head, re.I):
+        head = re.sub(r"^(?:all|most|many)\s+", "", head, flags=re.I)
+
+    def has_threshold(s: str) -> bool:
+        return marker in s
+
+    head = tidy(re.sub(r"\s*(?:aged|ages|between|of)?\s*" + marker + r"(?:\s+of\s+age)?", "", head))
+
+    def restore(items: list[str]) -> list[str]:
+        return [i.replace("\u2063", " ") for i in items if i and not has_threshold(i)]
+
+    return lower_first(head), restore(conditions), restore(excluded), restore(criteria)
+
+
+# --------------------------------------------------------------------------
+# action phrasing
+
+
+_WS = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;.])")
+
+
+def tidy(s: str) -> str:
+    s = _WS.sub(" ", s).strip(" ,;:.")
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", s)
+
+
+def lower_first(s: str) -> str:
+    if len(s) > 1 and s[0].isupper() and not s[1].isupper() and not s[1].isdigit():
+        return s[0].lower() + s[1:]
+    return s
+
+
+def _phrase_action(clause: str) -> tuple[str, str | None]:
+    """Return (action phrase, population found as the subject or None)."""
+    clause = tidy(clause)
+    m = _IT_IS.match(clause)
+    if m:
+        return tidy(m.group("rest")), None
+    m = _WE_RECOMMEND.match(clause)
+    if m and re.match(r"^we\b", clause, re.I):
+        rest = m.group("rest")
+        subject = _CLINICIAN_SUBJECT.match(rest)
+        if subject:
+            rest = rest[subject.end() :].strip()
+        return _phrase_action(rest)[0], None
+    m = _IMPERATIVE.match(clause)
+    if m:
+        verb = m.group("verb").lower()
+        rest = tidy(m.group("rest"))
+        if verb.startswith("do not"):
+            return tidy(verb[len("do not ") :] + " " + rest), None
+        if verb == "avoid":
+            return rest, None
+        return f"{verb} {rest}", None
+    m = _PASSIVE.match(clause)
+    if m:
+        subj = tidy(m.group("subj"))
+        part = m.group("part").lower()
+        rest = tidy(m.group("rest"))
+        base = _VERB_BASE.get(part)
+        if _SUBJECT_POP.match(subj + " should x") and re.match(_POP_WORDS + r"\b", subj, re.I):
+            verb = base or part
+            return tidy(f"{verb} {rest}"), subj
+        if base:
+            return tidy(f"{base} {lower_first(subj)} {rest}"), None
+        return tidy(f"{lower_first(subj)} {part} {rest}"), None
+    m = _ACTIVE.match(clause)
+    if m:
+        subj = tidy(m.group("subj"))
+        rest = tidy(m.group("rest"))
+        if _CLINICIAN_SUBJECT.match(subj):
+            return rest, None
+        if re.match(_POP_WORDS + r"\b", subj, re.I):
+            return rest, subj
+        return tidy(f"{lower_first(subj)} to {rest}"), None
+    m = _PREFERRED.match(clause)
+    if m:
+        return tidy(f"{lower_first(m.group('subj'))} as {m.group('tail')}"), None
+    m = _ADJ.match(clause)
+    if m:
+        subj = tidy(m.group("subj"))
+        rest = re.sub(
+            r"^\s*(?:and|but)\s+(?:is|are)\s+(?:not\s+)?(?:\w+ly\s+)?\w+\b", "", m.group("rest"), flags=re.I
+        )
+        return tidy(f"{lower_first(subj)} {tidy(rest)}"), None
+    return lower_first(clause), None
+
+
+
+# --------------------------------------------------------------------------
+# one statement: population (leading, subject or trailing) and action
+
+_TRAILING_CIRCUMSTANCE = re.compile(
+    r"\s+(?:because|since|due\s+to|given\s+that|at\s+(?:the|each|every|initial|diagnosis)|"
+    r"during|before|prior\s+to|once|annually|if|when|unless)\b.*$",
+    re.I,
+)
+
+
+@dataclass
+class Parsed:
+    population: str | None
+    conditions: list[str]
+    excluded_conditions: list[str]
+    criteria: list[str]
+    action: str
+
+
+def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]) -> Parsed:
+    """Population from a leading "In adults with …," clause, the subject or a
+    trailing "… in adults with …"; the action from the rest."""
+    population = None
+    clause = body
+    m = _LEADING_POP.match(body)
+    if m:
+        # the population clause ends at the last comma before the cue
+        comma = body.rfind(",", 0, cue.start()) if cue and cue.start() > m.start("rest") else -1
+        if comma > 0:
+            population, clause = body[m.start("pop") : comma], body[comma + 1 :]
+        else:
+            population, clause = m.group("pop"), m.group("rest")
+    action, subject_pop = _phrase_action(clause)
+    if subject_pop and not population:
+        population = subject_pop
+    if not population:
+        t = _TRAILING_POP.search(action)
+        if t and not re.search(r"\b(?:or|and)$", action[: t.start()].strip()):
+            pop_text = t.group("pop")
+            kept = action[: t.start()]
+            tail = _TRAILING_CIRCUMSTANCE.search(pop_text)
+            if tail:
+                kept = kept + " " + tail.group(0).strip()
+                pop_text = pop_text[: tail.start()]
+            population = pop_text
+            action = tidy(kept)
+    if not action:
+        action = lower_first(body)
+    if not population:
+        return Parsed(None, [], [], [], action)
+    head, conditions, excluded, criteria = _parse_population(tidy(population), thresholds)
+    return Parsed(head, conditions, excluded, criteria, action)

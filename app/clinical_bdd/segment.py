@@ -1,0 +1,167 @@
+"""Segment stage: split the (cleaned) document into units — headings, list
+items, paragraphs, table rows — and recognise the guideline's formal
+recommendations: numbered statements ("9.2For most adults …", "1.1.3 Offer …",
+"Recommendation 1.3.1: …", "Practice Point 2.1:"), ACC/AHA rows with COR and
+LOE columns, and graded statements in a block under a "Recommendations" heading.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .classify import ends_with_strength, has_cor_and_loe
+from .clean import clean_inline
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
+_LIST_ITEM = re.compile(
+    r"^\s*(?:[-*+\u2022]|\d{1,3}(?:\.\d{1,3})*[.)]?|\(?[a-z]\)|[a-z]\.)\s+(?=\S)"
+)
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+# "Recommendations", "1 Recommendations", "RECOMMENDATION SUMMARY",
+# "Recommendations for BP treatment threshold:" (never "Recommendation 5: …")
+_REC_HEADING = re.compile(
+    r"^(?:\d+(?:\.\d+)*\.?\s+)?(?:key\s+|summary\s+of\s+)?recommendations?\b(?!\s*\d)[^.!?]{0,100}$", re.I
+)
+_NAMED = re.compile(r"^(?P<kind>Recommendation|Practice\s+Point)\s+(?P<num>\d+(?:\.\d+)*[a-z]?)\s*[:.)\u2013-]\s*", re.I)
+# ACC/AHA table as extracted from PDF: "2a  B-NR  3. In adults with …"
+_COLUMNS = re.compile(
+    r"^(?P<cor>(?:1|2a|2b|3|I|IIa|IIb|III)(?::\s*(?:No\s+Benefit|Harm))?)\s+"
+    r"(?P<loe>A|B-R|B-NR|C-LD|C-EO|B|C)\s+(?P<num>\d{1,2})\.\s+(?=\S)"
+)
+# "9.2For" (number glued to the first word), "9.16a In", "1.2.3 Offer", "1.2. For"
+_NUMBERED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){1,3}[a-z]?)\.?(?:\s+|(?=[A-Z]))(?=[A-Z(\"\u201c])")
+_ITEM_NUMBER = re.compile(r"^(?P<num>\d{1,2})[.)]\s+(?=\S)")
+_TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[A-Za-z]?\b")
+# two column gaps that do not follow a sentence end: a table row in layout mode
+_LAYOUT_ROW = re.compile(r"[^\s.!?:;](?: {2,}|\t)\S.*[^\s.!?:;](?: {2,}|\t)\S")
+_TERMINAL = re.compile(r"[.!?:;)\]]$")
+
+
+@dataclass
+class Unit:
+    start: int
+    end: int
+    section: str | None
+    strength_cells: list[str] = field(default_factory=list)
+    source_id: str | None = None
+    formal: bool = False
+    block: int | None = None  # which "Recommendations" block the unit sits in
+    graded: bool = False
+
+
+@dataclass
+class _Line:
+    start: int
+    body: str  # without the line break
+
+    @property
+    def stripped(self) -> str:
+        return self.body.strip()
+
+
+def _lines(text: str) -> list[_Line]:
+    out, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        out.append(_Line(pos, line.rstrip("\r\n")))
+        pos += len(line)
+    return out
+
+
+def _is_numbered_heading(line: _Line, following: _Line | None) -> bool:
+    """ "1.1 Identifying adults at risk": no sentence end and nothing continues it."""
+    if _TERMINAL.search(line.stripped) or ends_with_strength(line.stripped) or len(line.stripped.split()) > 14:
+        return False
+    return following is None or not following.stripped or bool(_NUMBERED.match(following.stripped))
+
+
+def _resolve_blocks(units: list[Unit]) -> None:
+    """In a Recommendations block, numbered or graded units are formal; the
+    first unit that is neither ends the block (narrative follows)."""
+    closed: set[int] = set()
+    for unit in units:
+        if unit.block is None or unit.formal:
+            continue
+        if unit.block not in closed and unit.graded:
+            unit.formal = True
+        else:
+            closed.add(unit.block)
+
+
+def segment(text: str) -> list[Unit]:
+    lines = _lines(text)
+    units: list[Unit] = []
+    section: str | None = None
+    current: Unit | None = None
+    block: int | None = None
+    in_table = False
+    for n, line in enumerate(lines):
+        body, stripped = line.body, line.stripped
+        line_end = line.start + len(body)
+        following = lines[n + 1] if n + 1 < len(lines) else None
+        if not stripped:
+            current, in_table = None, False
+            continue
+        heading = _HEADING.match(body)
+        if heading or (
+            _REC_HEADING.match(stripped)
+            and (stripped.endswith(":") or stripped.isupper() or len(stripped.split()) <= 4 or not following or not following.stripped)
+        ):
+            title = heading.group("title") if heading else stripped.rstrip(":")
+            section = clean_inline(title)[0]
+            block = len(units) if _REC_HEADING.match(clean_inline(title)[0]) else None
+            current, in_table = None, False
+            continue
+        if _TABLE_CAPTION.match(stripped):
+            current, in_table = None, True
+            continue
+        if stripped.startswith("|"):
+            current = None
+            if _TABLE_SEP.match(stripped):
+                continue
+            cells = [c.strip() for c in stripped.strip("|").split("|")]
+            longest = max(cells, key=len)
+            offset = body.find(longest)
+            others = [c for c in cells if c is not longest]
+            unit = Unit(line.start + offset, line.start + offset + len(longest), section, others, block=block)
+            unit.formal = has_cor_and_loe(others)  # an ACC/AHA recommendation table
+            units.append(unit)
+            continue
+        lead = len(body) - len(body.lstrip())
+        start_of = None  # (text start, source_id, cells) of a formal statement
+        m = _NAMED.match(stripped) or _COLUMNS.match(stripped)
+        if m and "kind" in m.groupdict():
+            prefix = "PP " if m.group("kind").lower().startswith("practice") else ""
+            start_of = (m.end(), prefix + m.group("num"), [])
+        elif m:
+            start_of = (m.end(), m.group("num"), [m.group("cor"), m.group("loe")])
+        elif (m := _NUMBERED.match(stripped)) is not None:
+            if _is_numbered_heading(line, following):
+                section = clean_inline(stripped[m.end() :])[0] or section
+                current, in_table = None, False
+                continue
+            start_of = (m.end(), m.group("num"), [])
+        elif block is not None and (m := _ITEM_NUMBER.match(stripped)) is not None:
+            start_of = (m.end(), m.group("num"), [])
+        if start_of:
+            in_table = False
+            begin, source_id, cells = start_of
+            current = Unit(line.start + lead + begin, line_end, section, cells, source_id, True, block)
+            units.append(current)
+        elif in_table or _LAYOUT_ROW.search(stripped):
+            current = None  # table cells are not statements
+            continue
+        else:
+            item = _LIST_ITEM.match(body)
+            if item or current is None:
+                text_start = line.start + (item.end() if item else lead)
+                current = Unit(text_start, line_end, section, block=block)
+                units.append(current)
+            else:
+                current.end = line_end
+        if current is not None and current.formal and ends_with_strength(stripped):
+            current = None  # "… hypoglycemia risk. A": the statement ends here
+    for unit in units:
+        unit.graded = ends_with_strength(text[unit.start : unit.end])
+    _resolve_blocks(units)
+    return units

@@ -1,0 +1,234 @@
+"""Numeric thresholds in a sentence ("≥130/80 mmHg", "A1C <7%", "aged 40 to 75 years")."""
+from __future__ import annotations
+
+import re
+
+from .model import Threshold
+
+_NUM = r"\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?"
+_UNIT = (
+    r"(?:mm\s?Hg|mg/dL|mg/dl|mmol/L|mmol/mol|mg/g|mg/mmol|g/dL|ng/mL|pg/mL|µg/mL|mcg/mL|IU/L|U/L|"
+    r"mEq/L|mL/min/1\.73\s?m(?:2|²|\^2)?|mL/min|kg/m(?:2|²|\^2)?|kg|bpm|beats/min|"
+    r"%|percent|(?:st|nd|rd|th)\s+percentile|years?(?:\s+of\s+age|\s+old)?|yrs?|mo(?:nths?)?)"
+)
+_CLINICAL_UNITS = re.compile(
+    r"mm\s?Hg|mg/d[lL]|mmol|mg/g|mg/mmol|g/dL|ng/mL|pg/mL|µg/mL|mcg/mL|IU/L|U/L|mEq/L|mL/min|"
+    r"kg/m|%|percent|percentile|year|yr",
+    re.I,
+)
+_CMP_SYMBOL = {
+    "\u2265": ">=", ">=": ">=", "=>": ">=", "\u2a7e": ">=",
+    "\u2264": "<=", "<=": "<=", "=<": "<=", "\u2a7d": "<=",
+    ">": ">", "<": "<",
+}
+_CMP_WORDS = {
+    "at least": ">=", "greater than or equal to": ">=", "of at least": ">=", "no less than": ">=",
+    "equal to or greater than": ">=", "equal to or above": ">=",
+    "less than or equal to": "<=", "no more than": "<=", "at most": "<=", "up to": "<=",
+    "equal to or less than": "<=",
+    "greater than": ">", "more than": ">", "higher than": ">", "above": ">", "over": ">",
+    "exceeding": ">", "in excess of": ">", "older than": ">", "younger than": "<",
+    "less than": "<", "lower than": "<", "below": "<", "under": "<",
+}
+_CMP_SUFFIX = {
+    "or higher": ">=", "or greater": ">=", "or more": ">=", "or above": ">=", "or older": ">=",
+    "or lower": "<=", "or less": "<=", "or below": "<=", "or younger": "<=",
+}
+_W = "|".join(sorted((re.escape(w) for w in _CMP_WORDS), key=len, reverse=True))
+_S = "|".join(sorted((re.escape(w) for w in _CMP_SUFFIX), key=len, reverse=True))
+_SYM = "|".join(sorted((re.escape(w) for w in _CMP_SYMBOL), key=len, reverse=True))
+
+_T_SYMBOL = re.compile(r"(?P<cmp>" + _SYM + r")\s*(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r"))?(?![\w/])")
+_T_WORDS = re.compile(
+    r"\b(?P<cmp>" + _W + r")\s+(?:an?\s+|the\s+)?(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r"))?(?![\w/])",
+    re.I,
+)
+_T_SUFFIX = re.compile(
+    r"(?<![\w.])(?P<num>" + _NUM + r")\s*(?P<unit>" + _UNIT + r")?\s+(?P<cmp>" + _S + r")\b", re.I
+)
+_T_RANGE = re.compile(
+    r"(?:\b(?:aged?|ages|between)\s+)(?P<lo>\d+(?:\.\d+)?)\s*(?:to|and|-|\u2013|\u2014)\s*"
+    r"(?P<hi>\d+(?:\.\d+)?)\s*(?P<unit>" + _UNIT + r")?"
+    r"|\b(?P<lo2>\d+)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi2>\d+)\s*(?P<unit2>years?(?:\s+of\s+age|\s+old)?)"
+    r"|(?<![<>\u2264\u2265\d.])\b(?P<lo3>\d+(?:\.\d+)?)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi3>\d+(?:\.\d+)?)\s*"
+    r"(?P<unit3>mg/dL|mmol/L|mg/g|mg/mmol|mm\s?Hg|kg/m(?:2|\u00b2)|%)",
+    re.I,
+)
+
+_MEASURES: list[tuple[re.Pattern, str, str]] = [
+    (re.compile(r"\bsystolic(?:\s+blood\s+pressure|\s+BP)?\b|\bSBP\b", re.I), "systolic blood pressure", "SBP"),
+    (re.compile(r"\bdiastolic(?:\s+blood\s+pressure|\s+BP)?\b|\bDBP\b", re.I), "diastolic blood pressure", "DBP"),
+    (re.compile(r"\bblood\s+pressure\b|\bBP\b", re.I), "blood pressure", "BP"),
+    (re.compile(r"\b(?:HbA1c|A1C|hemoglobin\s+A1c|glycated\s+hemoglobin)\b", re.I), "A1C", "A1C"),
+    (re.compile(r"\bnon-HDL(?:-C|\s+cholesterol)?\b", re.I), "non-HDL cholesterol", "non_HDL_C"),
+    (re.compile(r"\bLDL(?:-C|\s+cholesterol)?\b|\blow-density\s+lipoprotein(?:\s+cholesterol)?\b", re.I), "LDL cholesterol", "LDL_C"),
+    (re.compile(r"\bHDL(?:-C|\s+cholesterol)?\b", re.I), "HDL cholesterol", "HDL_C"),
+    (re.compile(r"\btriglycerides?\b|\bTG\b", re.I), "triglycerides", "triglycerides"),
+    (re.compile(r"\bLp\(a\)|\blipoprotein\(a\)", re.I), "lipoprotein(a)", "Lp_a"),
+    (re.compile(r"\beGFR\b|\bestimated\s+glomerular\s+filtration\s+rate\b|\bGFR\b", re.I), "eGFR", "eGFR"),
+    (re.compile(r"\bUACR\b|\burine\s+albumin[- ]to[- ]creatinine\s+ratio\b|\balbuminuria\b", re.I), "UACR", "UACR"),
+    (re.compile(r"\bBMI\b|\bbody\s+mass\s+index\b", re.I), "BMI", "BMI"),
+    (re.compile(r"\bfasting\s+(?:plasma\s+)?glucose\b|\bFPG\b", re.I), "fasting plasma glucose", "FPG"),
+    (re.compile(r"\bglucose\b", re.I), "glucose", "glucose"),
+    (re.compile(r"\b(?:10-year\s+)?ASCVD\s+risk\b", re.I), "10-year ASCVD risk", "ASCVD_risk"),
+    (re.compile(r"\b(?:LVEF|ejection\s+fraction|EF)\b", re.I), "LVEF", "LVEF"),
+    (re.compile(r"\bheart\s+rate\b|\bresting\s+HR\b", re.I), "heart rate", "heart_rate"),
+    (re.compile(r"\bpotassium\b|\bK\+", re.I), "serum potassium", "potassium"),
+    (re.compile(r"\bcoronary\s+artery\s+calcium(?:\s+score)?\b|\bCAC(?:\s+score)?\b", re.I), "CAC score", "CAC"),
+    (re.compile(r"\bhemoglobin\b|\bHb\b", re.I), "hemoglobin", "hemoglobin"),
+    (re.compile(r"\b(?:serum\s+)?creatinine\b", re.I), "serum creatinine", "creatinine"),
+    (re.compile(r"\bweight\s+loss\b", re.I), "weight loss", "weight_loss"),
+    (re.compile(r"\b(?:aged?|years\s+old|years\s+of\s+age)\b", re.I), "age", "age"),
+]
+_TARGET_WORDS = re.compile(
+    r"\b(?:goals?|targets?|targeting|aim(?:ing)?|achieve|achieving|attain|maintain(?:ing)?|"
+    r"treat(?:ed)?\s+to|lower(?:ed|ing)?\s+to|reduc(?:e|ed|ing|tion)\s+to|controlled?\s+to|keep)\b",
+    re.I,
+)
+
+
+def _norm_unit(unit: str | None) -> str:
+    if not unit:
+        return ""
+    u = re.sub(r"\s+", " ", unit.strip())
+    low = u.lower()
+    if low.replace(" ", "") == "mmhg":
+        return "mmHg"
+    if low == "percent":
+        return "%"
+    if low.startswith(("year", "yr")):
+        return "years"
+    if low.endswith("percentile"):
+        return "percentile"
+    if low.startswith("mo"):
+        return "months"
+    if low == "mg/dl":
+        return "mg/dL"
+    return u.replace("²", "2").replace("^2", "2")
+
+
+def _find_measure(text: str, start: int, unit: str, value: str) -> tuple[str, str, int]:
+    """Nearest known measure before ``start`` in the same clause."""
+    lo = max(0, start - 70)
+    window = text[lo:start]
+    cut = max(window.rfind(";"), window.rfind(". "))
+    if cut >= 0:
+        lo, window = lo + cut + 1, window[cut + 1 :]
+    if unit == "years":
+        return "age", "age", start
+    best: tuple[int, str, str, int] | None = None
+    for pattern, name, column in _MEASURES:
+        for m in pattern.finditer(window):
+            if best is None or m.end() > best[0]:
+                best = (m.end(), name, column, m.start())
+    if best is not None:
+        name, column = best[1], best[2]
+        if column in ("SBP", "DBP") and "/" in value:
+            name, column = "blood pressure", "BP"
+        return name, column, lo + best[3]
+    if unit == "mmHg":
+        return ("blood pressure", "BP", start) if "/" in value else ("systolic blood pressure", "SBP", start)
+    if unit == "percentile":
+        return "BMI percentile", "BMI_percentile", start
+    return "value", "value", start
+
+
+def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
+    found: list[tuple[int, int, str, str, str]] = []  # start, end, cmp, value, unit
+    for m in _T_RANGE.finditer(text):
+        lo = m.group("lo") or m.group("lo2") or m.group("lo3")
+        hi = m.group("hi") or m.group("hi2") or m.group("hi3")
+        unit = _norm_unit(m.group("unit") or m.group("unit2") or m.group("unit3")) or (
+            "years" if re.match(r"age", m.group(0), re.I) else ""
+        )
+        if float(lo) < float(hi):
+            found.append((m.start(), m.end(), "between", f"{lo}-{hi}", unit))
+    for m in _T_SYMBOL.finditer(text):
+        unit = m.group("unit")
+        if not unit:  # "<7.0–7.5%": the unit follows the second number
+            nxt = re.match(r"\s*(?:-|\u2013|\u2014|to)\s*\d+(?:\.\d+)?\s*(" + _UNIT + r")", text[m.end() :])
+            unit = nxt.group(1) if nxt else None
+        found.append((m.start(), m.end(), _CMP_SYMBOL[m.group("cmp")], m.group("num"), _norm_unit(unit)))
+    for m in _T_WORDS.finditer(text):
+        found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
+    for m in _T_SUFFIX.finditer(text):
+        found.append((m.start(), m.end(), _CMP_SUFFIX[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
+    found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+    result: list[Threshold] = []
+    last_end = -1
+    used_columns: dict[str, int] = {}
+    for start, end, cmp_, value, unit in found:
+        if start < last_end:
+            continue
+        value = re.sub(r"\s+", "", value)
+        measure, column, mpos = _find_measure(text, start, unit, value)
+        if measure == "value" and not (unit and _CLINICAL_UNITS.search(unit)):
+            continue  # "at least 150 minutes" etc.: not a patient measurement
+        if unit == "" and measure == "value":
+            continue
+        if measure in ("age",) and unit == "":
+            unit = "years"
+        if "/" in value and column not in ("BP",):
+            if unit != "mmHg":
+                continue
+            measure, column = "blood pressure", "BP"
+        if unit == "percentile" and not measure.endswith("percentile"):
+            measure, column = f"{measure} percentile", f"{column}_percentile"
+        after = re.match(
+            r"\s*(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+", text[end:], re.I
+        )
+        before = re.search(
+            r"\b(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+(?:the\s+)?[\w\s-]{0,30}$",
+            text[max(0, start - 50) : start],
+            re.I,
+        )
+        if after:
+            # the measure named right after "reduction in"
+            for pattern, m_name, m_col in _MEASURES:
+                mm = pattern.match(text, end + after.end())
+                if mm:
+                    measure, column = f"{after.group(1).lower()} in {m_name}", f"{m_col}_{after.group(1).lower()}"
+                    break
+        elif before and measure != "value":
+            measure, column = f"{before.group(1).lower()} in {measure}", f"{column}_{before.group(1).lower()}"
+        # goal words sit around the measure: "A1C goal of <7%", "BP should be lowered to <130"
+        between = text[max(0, min(mpos, start) - 20) : start]
+        kind = "target" if _TARGET_WORDS.search(between) else "condition"
+        if cmp_ == "between":
+            kind = "condition"
+        n = used_columns.get(column, 0) + 1
+        used_columns[column] = n
+        col = column if n == 1 else f"{column}_{n}"
+        last_end = end
+        raw = text[start:end].strip()
+        result.append(
+            Threshold(
+                measure=measure,
+                column=col,
+                comparator=cmp_,
+                value=value,
+                unit=unit,
+                kind=kind,
+                raw=raw,
+                span=(idx[start], idx[end - 1] + 1),
+            )
+        )
+    return result
+
+
+def threshold_logic(sentence: str, thresholds: list[Threshold]) -> str:
+    """"any" when consecutive thresholds are joined by "or" / "and/or"."""
+    pos = 0
+    spans = []
+    for t in thresholds:
+        at = sentence.find(t.raw, pos)
+        if at < 0:
+            return "all"
+        spans.append((at, at + len(t.raw)))
+        pos = at + len(t.raw)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        between = sentence[end:start]
+        if re.search(r"\bor\b|and/or", between, re.I) and not re.search(r"\band\b(?!/)", between, re.I):
+            return "any"
+    return "all"
+
