@@ -14,7 +14,7 @@ export interface AlertmanagerServerArgs extends DataServiceArgs {
     readonly config: pulumi.Input<string>;
     /** The SMTP password (secret), written to smtpPasswordPath; default none (no file: Docker refuses empty uploads). */
     readonly smtpPassword?: pulumi.Input<string>;
-    /** Limits; default 256 MB and 0.25 CPU. */
+    /** Limits; default 256 MB and 0.2 CPU. */
     readonly limits?: Limits;
 }
 
@@ -33,7 +33,7 @@ export class AlertmanagerServer extends pulumi.ComponentResource {
             image: args.image,
             command: [`--config.file=${alertmanagerConfigPath}`, "--storage.path=/alertmanager", "--web.listen-address=:9093"],
             files,
-            limits: args.limits ?? { memoryMb: 256, cpus: 0.25 },
+            limits: args.limits ?? { memoryMb: 256, cpus: 0.2 },
             healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9093/-/healthy"] },
             aliases: ["alertmanager"],
             volumes: [{ volumeName: volume.name, containerPath: "/alertmanager" }],

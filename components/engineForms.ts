@@ -18,11 +18,15 @@ export function goDuration(seconds: number): string {
 }
 
 /**
- * CPU cores as the provider reads NanoCpus back: the shortest decimal with at least one
- * digit after the point (0.5 → "0.5", 2 → "2.0", 0.25 → "0.25").
+ * CPU cores as the provider reads NanoCpus back: "0.5", "1.0", "2.0" were seen on a real
+ * engine. Those fit both "one decimal" and "shortest decimal with a point", which differ
+ * only past one decimal (0.25), so the platform uses whole tenths of a core and nothing finer.
  */
 export function engineCpus(cores: number): string {
     if (!(cores > 0)) throw new Error(`engineCpus: a positive number of cores expected, got ${cores}`);
+    if (Math.abs(cores * 10 - Math.round(cores * 10)) > 1e-9) {
+        throw new Error(`engineCpus: ${cores} cores is finer than a tenth of a core, whose read-back form is not known`);
+    }
     const nano = Math.round(cores * 1e9);
     const text = String(nano / 1e9);
     return text.includes(".") ? text : `${text}.0`;

@@ -19,7 +19,7 @@ export interface ExportersArgs {
 }
 
 const blackboxConfigPath = "/etc/blackbox_exporter/config.yml";
-const small = { memoryMb: 128, cpus: 0.25 };
+const small = { memoryMb: 128, cpus: 0.2 };
 const textfileDir = "/textfile";
 
 /**

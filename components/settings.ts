@@ -122,11 +122,12 @@ export function parseSettings(read: ConfigReader): Settings {
         }
         return value;
     };
-    const decimal = (key: string, min: number, max: number): number => {
+    // At most `places` decimals: the engine reads a CPU limit back in tenths (engineForms.ts).
+    const decimal = (key: string, min: number, max: number, places: number): number => {
         const given = raw(key);
         const value = Number(given);
-        if (!/^\d+(\.\d+)?$/.test(given.trim()) || value < min || value > max) {
-            fail(key, given, `a decimal number from ${min} to ${max}`);
+        if (!new RegExp(`^\\d+(\\.\\d{1,${places}})?$`).test(given.trim()) || value < min || value > max) {
+            fail(key, given, `a decimal number from ${min} to ${max} with at most ${places} decimal place${places === 1 ? "" : "s"}`);
         }
         return value;
     };
@@ -167,7 +168,7 @@ export function parseSettings(read: ConfigReader): Settings {
         domain: matching("domain", dnsName, "a DNS name such as bdd.example.org or localhost"),
         app: {
             memoryMb: int("appMemoryMb", minAppMemoryMb, 65536),
-            cpus: decimal("appCpus", 0.25, 64),
+            cpus: decimal("appCpus", 0.2, 64, 1),
             gunicornWorkers: int("gunicornWorkers", 1, 32),
             maxConcurrentRequests: int("maxConcurrentRequests", 1, 1000),
             requestTimeoutSeconds: int("requestTimeoutSeconds", 5, 3600),

@@ -17,7 +17,7 @@ describe("values in the engine's own form", () => {
 
     test.each([
         [0.5, "0.5"],
-        [0.25, "0.25"],
+        [0.2, "0.2"],
         [1, "1.0"],
         [2, "2.0"],
         [1.5, "1.5"],
@@ -28,5 +28,6 @@ describe("values in the engine's own form", () => {
     test("refuse what the engine cannot hold", () => {
         expect(() => goDuration(1.5)).toThrow(/whole seconds/);
         expect(() => engineCpus(0)).toThrow(/positive/);
+        expect(() => engineCpus(0.25)).toThrow(/finer than a tenth/);
     });
 });
