@@ -270,7 +270,7 @@ reload_container() {
     local name=$1 service=$2 since before after waited=0 errors
     since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     [ "$service" != nginx ] || before=$(nginx_workers "$name")
-    run docker kill --signal HUP "$name" >/dev/null
+    run docker kill --signal HUP "$name"
     [ "$dry_run" = 0 ] || return 0
     if [ "$service" = nginx ]; then
         # Done when every worker is new: the old ones have finished their requests and exited.
@@ -281,7 +281,7 @@ reload_container() {
             sleep 1
             waited=$((waited + 1))
         done
-        say "$name: new workers $(printf '%s' "$after" | tr '\n' ' ')(were $(printf '%s' "$before" | tr '\n' ' '))"
+        say "$name: new workers ${after//$'\n'/ } (the old ones, ${before//$'\n'/ }, finished their requests and exited)"
     else
         sleep 1
     fi
@@ -305,7 +305,7 @@ verb_restart() {
         usage_error "--reload is for nginx, prometheus, alertmanager or blackbox-exporter (they reload on SIGHUP)"
     fi
     need_docker
-    local lines name svc count=0 total
+    local lines name svc count=0 total reloaded=0
     lines=$(containers "$service")
     [ -n "$lines" ] || fail "no ${service:-platform} container of stack $stack on this Docker host (deployed? npm run status)"
     total=$(printf '%s\n' "$lines" | wc -l)
@@ -323,6 +323,7 @@ verb_restart() {
         if { [ "$svc" = nginx ] && [ "$mode" != hard ]; } || [ "$mode" = reload ]; then
             say "[$count/$total] reloading $name (SIGHUP)"
             reload_container "$name" "$svc"
+            reloaded=$((reloaded + 1))
         else
             say "[$count/$total] restarting $name"
             touched=("$name")
@@ -332,7 +333,7 @@ verb_restart() {
             touched=()
         fi
     done <<<"$lines"
-    say "restarted $total container(s)"
+    say "restarted $((total - reloaded)) container(s), reloaded $reloaded"
 }
 
 verb_stop() {

@@ -25,6 +25,8 @@ const stackContainers = [
 const fakeDocker = `#!/bin/bash
 echo "docker $*" >> "$OPS_CALLS"
 containers='${stackContainers.map(([s, n]) => `${s} ${n}`).join("\n")}'
+# Container states live in files beside the call log: stop/restart/start change them.
+state() { cat "$OPS_CALLS.state.$1" 2>/dev/null || { [ "$1" = "$FAKE_STOPPED" ] && echo exited || echo running; }; }
 case $1 in
   info) [ -z "$FAKE_DOCKER_DOWN" ] || exit 1 ;;
   ps)
@@ -36,11 +38,35 @@ case $1 in
       if [ $wide = 1 ]; then echo "$s $n running Up 2 hours ($health)"; else echo "$s $n"; fi
     done ;;
   inspect)
-    case "$*" in *Config.Image*) echo "clinical-bdd-creator-backup:local" ;; *) echo healthy ;; esac ;;
+    name=\${@: -1}
+    case "$*" in
+      *'{{.Image}}'*) echo "sha256:0123456789abcdef" ;;
+      *'"/data/grafana"'*) echo "clinical-bdd-creator-prod-grafana-data" ;;
+      *'"/data/prometheus"'*) echo "clinical-bdd-creator-prod-prometheus-data" ;;
+      *'"/backups"'*) echo "clinical-bdd-creator-prod-backups" ;;
+      *'{{.Name}} {{.Source}}'*)
+        case $name in
+          dashboards-grafana*) echo "clinical-bdd-creator-prod-grafana-data /var/lib/docker/volumes/clinical-bdd-creator-prod-grafana-data/_data " ;;
+          metrics-prometheus*) echo "\${FAKE_PROMETHEUS_VOLUME:-clinical-bdd-creator-prod-prometheus-data} /var/lib/docker/volumes/x/_data " ;;
+        esac ;;
+      *'.State.Health'*) [ "$name" != "$FAKE_NEVER_HEALTHY" ] && echo healthy || echo unhealthy ;;
+      *'{{.State.Status}}'*) state "$name" ;;
+    esac ;;
+  stop) shift; for n in "$@"; do echo exited > "$OPS_CALLS.state.$n"; echo "$n"; done ;;
+  start) echo running > "$OPS_CALLS.state.$2"; echo "$2" ;;
+  restart) echo running > "$OPS_CALLS.state.$2"; echo "$2" ;;
+  kill) gen=$(cat "$OPS_CALLS.hup" 2>/dev/null || echo 0); echo $((gen + 1)) > "$OPS_CALLS.hup"; echo "\${@: -1}" ;;
+  top) gen=$(cat "$OPS_CALLS.hup" 2>/dev/null || echo 0)
+    printf 'PID COMMAND\\n1%s00 nginx: master process nginx\\n1%s01 nginx: worker process\\n1%s02 nginx: worker process\\n' 0 "$gen" "$gen" ;;
+  run)
+    case "$*" in
+      *"sh -c ls -1 /backups/prometheus"*) echo /backups/prometheus/prometheus-20261128T190000Z.tar.gz ;;
+      *"sh -c ls -1 /backups/grafana"*) echo /backups/grafana/grafana-20261128T200000Z.tar.gz ;;
+      *"restore.sh --check"*) [ -z "$FAKE_BAD_CHECKSUM" ] || { echo "restore: checksum mismatch for x.tar.gz; nothing was touched" >&2; exit 1; } ;;
+      *restore.sh*) echo "restore: restored"; exit "\${FAKE_RESTORE_EXIT:-0}" ;;
+    esac ;;
   exec)
     case "$*" in
-      *sha256sum*) [ -z "$FAKE_BAD_CHECKSUM" ] || { echo "sha256sum: WARNING: 1 computed checksum did NOT match" >&2; exit 1; } ;;
-      *"ls -1 /backups/prometheus"*) echo /backups/prometheus/prometheus-20261128T190000Z.tar.gz ;;
       *"ls -1t"*) echo /backups/grafana/grafana-20261128T200000Z.tar.gz ;;
       *backup.sh*) echo "backup: done" >&2 ;;
     esac ;;
@@ -122,9 +148,14 @@ function ops(args: string[], env: Record<string, string> = {}, bin = fullBin, in
     return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, calls: recorded };
 }
 
-/** The calls that change something (the look-ups filtered out). */
+/** The calls that change something (the look-ups filtered out: a docker run with the data read-only only reads). */
 const changing = (r: Result) =>
-    r.calls.filter((c) => !/^(docker (info|ps|inspect)|pulumi (config get|stack output)|curl )/.test(c) && !/^docker exec \S+ sh -c/.test(c));
+    r.calls.filter(
+        (c) =>
+            !/^(docker (info|ps|inspect|top|logs)|pulumi (config get|stack output)|curl )/.test(c) &&
+            !/^docker exec \S+ sh -c/.test(c) &&
+            !/^docker run .*:\/data\/\w+:ro /.test(c),
+    );
 
 describe("arguments and failures", () => {
     test("--help lists every verb", () => {
@@ -170,7 +201,15 @@ describe("arguments and failures", () => {
 
     test("without the docker CLI at all, it says how to install it", () => {
         const bin = makeBin("no-docker", { pulumi: fakePulumi, curl: fakeCurl });
-        const r = ops(["backup"], {}, bin);
+        // The system's tools without the engine's CLI (this machine may have one in /usr/bin).
+        const system = path.join(tmp.dir, "system-without-docker");
+        fs.mkdirSync(system);
+        for (const dir of ["/usr/bin", "/bin"]) {
+            for (const tool of fs.readdirSync(dir)) {
+                if (!tool.startsWith("docker") && !fs.existsSync(path.join(system, tool))) fs.symlinkSync(path.join(dir, tool), path.join(system, tool));
+            }
+        }
+        const r = ops(["backup"], { PATH: `${bin}:${system}` }, bin);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/backup: the docker CLI is not installed\.\n.*apt-get install docker\.io/) });
     });
 
@@ -180,7 +219,9 @@ describe("arguments and failures", () => {
     });
 });
 
-describe("the Pulumi verbs: config set, then pulumi up", () => {
+// These verbs change the stack through pulumi; they keep these recorded tests (no engine
+// test deploys through the CLI). test/opsEngine.test.ts runs the Docker verbs for real.
+describe("the Pulumi verbs (recorded: pulumi is a stand-in here and in no real-engine test): config set, then pulumi up", () => {
     test("scale 3 sets replicas and runs up on the prod stack, saying so", () => {
         const r = ops(["scale", "3"]);
         expect(r.code).toBe(0);
@@ -292,8 +333,39 @@ describe("the Docker verbs", () => {
         expect(r.stdout).toMatch(/\[1\/2\] restarting app-replica-0-5d6e7f8[\s\S]*app-replica-0-5d6e7f8 is healthy after \d+ s[\s\S]*\[2\/2\]/);
     });
 
-    test("restart nginx warns that the front door drops requests while it restarts", () => {
-        expect(ops(["restart", "nginx"]).stdout).toMatch(/nginx is the front door: requests fail for the seconds it restarts/);
+    test("restart nginx reloads it gracefully (SIGHUP by the daemon, no exec, no restart) and waits for new workers", () => {
+        const r = ops(["restart", "nginx"]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        expect(changing(r)).toEqual(["docker kill --signal HUP front-door-nginx-7a8b9c0"]);
+        expect(r.stdout).toMatch(/nginx is reloaded gracefully \(SIGHUP[^\n]*no connection is dropped\); restart nginx --hard restarts its container and drops connections/);
+        expect(r.stdout).toMatch(/new workers 1101 1102 \(the old ones, 1001 1002, finished their requests and exited\)/);
+        expect(r.calls.filter((c) => c.startsWith("docker exec"))).toEqual([]);
+    });
+
+    test("restart nginx --hard restarts the container, saying that connections are dropped", () => {
+        const r = ops(["restart", "nginx", "--hard"]);
+        expect(changing(r)).toEqual(["docker restart front-door-nginx-7a8b9c0"]);
+        expect(r.stdout).toMatch(/--hard: nginx is the only front door; every connection to it fails for the second or so it restarts/);
+    });
+
+    test("restart with no service restarts each container but reloads nginx", () => {
+        const r = ops(["restart"]);
+        expect(r.code).toBe(0);
+        expect(changing(r)).toEqual(stackContainers.map(([s, n]) => (s === "nginx" ? `docker kill --signal HUP ${n}` : `docker restart ${n}`)));
+        expect(r.stdout).toMatch(/restarted 6 container\(s\), reloaded 1/);
+    });
+
+    test("restart prometheus says its loopback port is down meanwhile and offers --reload, which sends SIGHUP", () => {
+        expect(ops(["restart", "prometheus"]).stdout).toMatch(/prometheus's UI and API on its published loopback port answer nothing for the seconds it restarts \(the front door is not affected\); --reload/);
+        expect(changing(ops(["restart", "prometheus", "--reload"]))).toEqual(["docker kill --signal HUP metrics-prometheus-2b3c4d5"]);
+        expect(ops(["restart", "grafana", "--reload"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--reload is for nginx, prometheus, alertmanager or blackbox-exporter/) });
+    });
+
+    test("a restart whose container does not come back healthy fails, naming it", () => {
+        const r = ops(["restart", "app"], { FAKE_NEVER_HEALTHY: "app-replica-0-5d6e7f8" });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/app-replica-0-5d6e7f8 is unhealthy; see npm run logs[\s\S]*retry with: npm run restart -- app --stack prod/);
+        expect(changing(r)).toEqual(["docker restart app-replica-0-5d6e7f8"]);
     });
 
     test("backup runs backup.sh in the backup job's container now", () => {
@@ -303,32 +375,71 @@ describe("the Docker verbs", () => {
         expect(r.stdout).toMatch(/grafana-20261128T200000Z\.tar\.gz/);
     });
 
-    test("restore: checksum first, then stop, restore in the backup image with the job's volumes, start, wait, start the job", () => {
+    test("backup with the job stopped says so and how to start it", () => {
+        const r = ops(["backup"], { FAKE_STOPPED: "backups-job-1f2e3d4" });
+        expect({ code: r.code, stderr: r.stderr, changed: changing(r) }).toEqual({
+            code: 1, stderr: expect.stringMatching(/the backup job backups-job-1f2e3d4 is not running \(exited\): start it with docker start backups-job-1f2e3d4/), changed: [],
+        });
+    });
+
+    const oneShot = (mode: string) =>
+        `docker run --rm --label clinicalbdd.ops=restore --network none --user 0:0 --security-opt no-new-privileges --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add FOWNER --cap-add FSETID -v clinical-bdd-creator-prod-grafana-data:/data/grafana:${mode} -v clinical-bdd-creator-prod-backups:/backups:ro sha256:0123456789abcdef`;
+
+    test("restore: verified first in a one-shot container, then stop, restore in another with the volume writable, start the service healthy, then the job", () => {
         const r = ops(["restore", "grafana-20261128T200000Z.tar.gz"]);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-        const verify = r.calls.findIndex((c) => c.includes("sha256sum -c"));
-        expect(r.calls[verify]).toMatch(/^docker exec backups-job-1f2e3d4 sh -c .* verify \/backups\/grafana\/grafana-20261128T200000Z\.tar\.gz$/);
+        const verify = r.calls.indexOf(`${oneShot("ro")} /usr/local/bin/restore.sh --check /backups/grafana/grafana-20261128T200000Z.tar.gz --service grafana`);
+        expect(verify).toBeGreaterThan(-1);
+        const restoreName = /--name (clinicalbdd-restore-prod-grafana-\d+)/.exec(r.calls.join("\n"))?.[1];
         expect(changing(r)).toEqual([
             "docker stop dashboards-grafana-4c5d6e7 backups-job-1f2e3d4",
-            "docker run --rm --network none --user 0:0 --volumes-from backups-job-1f2e3d4:rw clinical-bdd-creator-backup:local /usr/local/bin/restore.sh /backups/grafana/grafana-20261128T200000Z.tar.gz --service grafana",
+            `docker run --name ${restoreName} ${oneShot("rw").slice("docker run ".length)} /usr/local/bin/restore.sh /backups/grafana/grafana-20261128T200000Z.tar.gz --service grafana`,
             "docker start dashboards-grafana-4c5d6e7",
             "docker start backups-job-1f2e3d4",
         ]);
         expect(verify).toBeLessThan(r.calls.indexOf("docker stop dashboards-grafana-4c5d6e7 backups-job-1f2e3d4"));
-        expect(r.stdout).toMatch(/\[1\/4\][\s\S]*\[2\/4\][\s\S]*\[3\/4\][\s\S]*is healthy after[\s\S]*\[4\/4\]/);
+        // Nothing runs inside the job: it may be stopped, and it mounts Grafana's volume read-only.
+        expect(r.calls.filter((c) => /^docker (exec|run .*--volumes-from)/.test(c))).toEqual([]);
+        expect(r.stdout).toMatch(/\[1\/4\][\s\S]*\[2\/4\][\s\S]*\[3\/4\][\s\S]*dashboards-grafana-4c5d6e7 is healthy after[\s\S]*backups-job-1f2e3d4 is running\nrestore: restored grafana from grafana-20261128T200000Z\.tar\.gz\n$/);
     });
 
     test("restore latest --service prometheus picks the newest archive", () => {
         const r = ops(["restore", "latest", "--service", "prometheus", "--dry-run"]);
         expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(/would run: docker run .* \/usr\/local\/bin\/restore\.sh \/backups\/prometheus\/prometheus-20261128T190000Z\.tar\.gz --service prometheus/);
+        expect(r.stdout).toMatch(/would run: docker run --name clinicalbdd-restore-prod-prometheus-\d+ .* \/usr\/local\/bin\/restore\.sh \/backups\/prometheus\/prometheus-20261128T190000Z\.tar\.gz --service prometheus/);
         expect(changing(r)).toEqual([]);
+    });
+
+    test("restore works with the backup job stopped (it is started again afterwards)", () => {
+        const r = ops(["restore", "latest", "--service", "grafana"], { FAKE_STOPPED: "backups-job-1f2e3d4" });
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        expect(changing(r).filter((c) => !c.startsWith("docker run"))).toEqual([
+            "docker stop dashboards-grafana-4c5d6e7", "docker start dashboards-grafana-4c5d6e7", "docker start backups-job-1f2e3d4",
+        ]);
+    });
+
+    test.each([
+        ["fails with the data unchanged", "1", /NOT done: grafana is not restored from grafana-20261128T200000Z\.tar\.gz; its data are unchanged/],
+        ["is killed part way", "137", /NOT done: grafana is not restored from grafana-20261128T200000Z\.tar\.gz: the restore step ended with code 137 part way, so its data may be part old, part new; restore again now/],
+    ])("restore whose step %s starts Grafana and the job again and says what to retry", (_what, code, message) => {
+        const r = ops(["restore", "grafana-20261128T200000Z.tar.gz"], { FAKE_RESTORE_EXIT: code });
+        expect(r.code).toBe(1);
+        expect(changing(r).slice(-2)).toEqual(["docker start dashboards-grafana-4c5d6e7", "docker start backups-job-1f2e3d4"]);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).toMatch(/every container this verb stopped is running again: dashboards-grafana-4c5d6e7 backups-job-1f2e3d4\n.*retry with: npm run restore -- grafana-20261128T200000Z\.tar\.gz --service grafana --stack prod --yes/);
     });
 
     test("restore refuses an archive whose checksum does not match, and stops nothing", () => {
         const r = ops(["restore", "grafana-20261128T200000Z.tar.gz"], { FAKE_BAD_CHECKSUM: "1" });
         expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/the checksum of \/backups\/grafana\/grafana-20261128T200000Z\.tar\.gz does not match \(or it is missing\): nothing was touched/);
+        expect(r.stderr).toMatch(/grafana-20261128T200000Z\.tar\.gz cannot be restored \(above\): nothing was touched/);
+        expect(changing(r)).toEqual([]);
+    });
+
+    test("restore refuses when the service does not mount the volume the job backs up, and stops nothing", () => {
+        const r = ops(["restore", "latest", "--service", "prometheus"], { FAKE_PROMETHEUS_VOLUME: "some-other-volume" });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/metrics-prometheus-2b3c4d5 does not mount clinical-bdd-creator-prod-prometheus-data, the volume the backup job backs up as prometheus: nothing was touched/);
         expect(changing(r)).toEqual([]);
     });
 });
