@@ -148,6 +148,16 @@ def _keep_hyphen(first: str, second: str, plain: set[str], hyphenated: set[str])
     return first.lower() in _HYPHEN_PREFIXES and joined not in plain
 
 
+def _drop_trailing_blank_lines(out: list[str], idx: list[int]) -> None:
+    while out and out[-1] == "\n":
+        j = len(out) - 2
+        while j >= 0 and out[j] in " \t\r\f":
+            j -= 1
+        if j >= 0 and out[j] != "\n":
+            return
+        del out[j + 1 :], idx[j + 1 :]
+
+
 def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[str]) -> tuple[str, list[int]]:
     """Drop running headers/footers and page numbers, join hyphenated line ends."""
     lines = []
@@ -162,12 +172,24 @@ def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[st
     out: list[str] = []
     idx: list[int] = []
     pending = None  # (length of out before "-", original offset of "-", word part)
+    furniture = False  # a header/footer was dropped: blank lines around it go too
+    gap = False  # blank lines since the last text line (a paragraph break, unless furniture)
     for (start, line), body in zip(lines, bodies):
         stripped = body.strip()
-        if not stripped:
-            pending = None
-        elif _page_key(stripped) in running or (numbers >= _RUNNING_MIN_REPEATS and _PAGE_NUMBER.match(stripped)):
+        if stripped and (
+            _page_key(stripped) in running or (numbers >= _RUNNING_MIN_REPEATS and _PAGE_NUMBER.match(stripped))
+        ):
+            _drop_trailing_blank_lines(out, idx)
+            furniture, gap = True, False
             continue
+        if not stripped:
+            if furniture:
+                continue
+            gap = True
+        else:
+            if gap:
+                pending = None
+            furniture = gap = False
         skip = len(line) - len(line.lstrip("\f"))
         if pending and stripped:
             at, hyphen, first = pending
@@ -197,6 +219,7 @@ _FOOTNOTE = re.compile(
     r"(?<![mc\d])[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+"
     r"|[\u2020\u2021\u00b6\u2016]+"
     r"|(?<=[A-Za-z%)\]][.,;:])\d{1,3}(?:[,\u2013-]\d{1,3})*(?=[\s)]|$)"
+    r"|(?<=[A-Za-z]\d\.)\d{1,3}(?:[,\u2013-]\d{1,3})*(?=\s+[A-Z]|\s*$)"  # "… 1.73 m2.14 Next"
 )
 _MIDLINE_HYPHEN = re.compile(r"\b([A-Za-z]{2,})- (?!(?:and|or|to|nor|but|as)\b)([a-z]{2,})\b")
 # 4+ tokens of one or two letters with 3+ lone letters: "w h oh a v eC K D"

@@ -141,6 +141,10 @@ def _measure_step(t: Threshold) -> str:
 
 def _tags(rec: Recommendation, specialty: str, outline: bool) -> list[str]:
     tags = [tag(rec.id)]
+    if rec.source_id:
+        tags.append(tag(f"rec-{rec.source_id}"))
+    if rec.narrative:
+        tags.append("@narrative")
     if rec.grade:
         tags.append(tag(f"grade-{rec.grade}"))
     if rec.class_of_recommendation:
@@ -157,10 +161,24 @@ def _tags(rec: Recommendation, specialty: str, outline: bool) -> list[str]:
     return tags
 
 
+def _label(rec: Recommendation) -> str:
+    """ "[9.2, grade A] ", "[3, class IIa, LOE B-R] ", "[narrative] " or ""."""
+    parts = [rec.source_id] if rec.source_id else []
+    if rec.grade:
+        parts.append(f"grade {rec.grade}")
+    if rec.class_of_recommendation:
+        parts.append(f"class {rec.class_of_recommendation}")
+    if rec.level_of_evidence:
+        parts.append(f"LOE {rec.level_of_evidence}")
+    if rec.narrative:
+        parts.append("narrative")
+    return f"[{', '.join(_one_line(p) for p in parts)}] " if parts else ""
+
+
 def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
     outline = bool(rec.thresholds)
     verb = "Do not recommend" if rec.negated else "Recommend"
-    title = f"{rec.id} {verb}: {_truncate(rec.action)}"
+    title = f"{rec.id} {_label(rec)}{verb}: {_truncate(rec.action)}"
     lines = [INDENT + " ".join(_tags(rec, specialty, outline))]
     lines.append(INDENT + ("Scenario Outline: " if outline else "Scenario: ") + title)
     step = INDENT * 2

@@ -14,7 +14,7 @@ from .clean import clean_inline
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
 _LIST_ITEM = re.compile(
-    r"^\s*(?:[-*+\u2022]|\d{1,3}(?:\.\d{1,3})*[.)]?|\(?[a-z]\)|[a-z]\.)\s+(?=\S)"
+    r"^\s*(?:[-*+\u2022]|\d{1,3}[.)]|\(?[a-z]\)|[a-z]\.)\s+(?=\S)"
 )
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
@@ -35,6 +35,7 @@ _ITEM_NUMBER = re.compile(r"^(?P<num>\d{1,2})[.)]\s+(?=\S)")
 _TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[A-Za-z]?\b")
 # two column gaps that do not follow a sentence end: a table row in layout mode
 _LAYOUT_ROW = re.compile(r"[^\s.!?:;](?: {2,}|\t)\S.*[^\s.!?:;](?: {2,}|\t)\S")
+_CAPS_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z][A-Z0-9 ,&/()\u2013-]{3,80}$")
 _TERMINAL = re.compile(r"[.!?:;)\]]$")
 
 
@@ -107,10 +108,17 @@ def segment(text: str) -> list[Unit]:
             _REC_HEADING.match(stripped)
             and (stripped.endswith(":") or stripped.isupper() or len(stripped.split()) <= 4 or not following or not following.stripped)
         ):
-            title = heading.group("title") if heading else stripped.rstrip(":")
-            section = clean_inline(title)[0]
-            block = len(units) if _REC_HEADING.match(clean_inline(title)[0]) else None
+            title = clean_inline(heading.group("title") if heading else stripped.rstrip(":"))[0]
+            is_block = bool(_REC_HEADING.match(title))
+            # a bare "Recommendations" box title keeps the section it sits in
+            if not (is_block and len(title.split()) <= 2 and section):
+                section = title
+            block = len(units) if is_block else None
             current, in_table = None, False
+            continue
+        if _CAPS_HEADING.match(stripped) and not _TERMINAL.search(stripped):
+            section = clean_inline(stripped)[0]
+            block, current, in_table = None, None, False
             continue
         if _TABLE_CAPTION.match(stripped):
             current, in_table = None, True
