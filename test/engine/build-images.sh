@@ -5,7 +5,8 @@
 # `debootstrap --variant=minbase bookworm`; the rest are Dockerfiles in test/engine/images/
 # (Debian's packages where Debian has them, small Python imitations where it has not).
 # Cached: an image whose label org.clinicalbdd.inputs-hash matches its inputs is not rebuilt,
-# so a second run takes seconds. FORCE=1 rebuilds everything. Prints one line per image.
+# so a second run takes seconds. FORCE=1 rebuilds everything from nothing (debootstrap again,
+# docker build --no-cache). Prints one line per image: tag, real or imitation, what it lacks.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -169,7 +170,9 @@ build_one() { # name → builds images/<name> as its tag unless the inputs hash 
     log "building $tag ($name)"
     local progress=()
     [[ "$DOCKER_BUILDKIT" == 1 ]] && progress=(--progress=plain)
-    if ! "${build_cli[@]}" build "${progress[@]}" --build-arg "BASE=$debian_tag" \
+    local no_cache=()
+    [[ "$force" == 1 ]] && no_cache=(--no-cache)
+    if ! "${build_cli[@]}" build "${progress[@]}" "${no_cache[@]}" --build-arg "BASE=$debian_tag" \
         --label "org.clinicalbdd.inputs-hash=$hash" -t "$tag" "$ctx" >"$out" 2>&1; then
         tail -n 40 "$out" >&2
         rm -rf "$ctx"
