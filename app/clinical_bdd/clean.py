@@ -148,14 +148,17 @@ def _keep_hyphen(first: str, second: str, plain: set[str], hyphenated: set[str])
     return first.lower() in _HYPHEN_PREFIXES and joined not in plain
 
 
-def _drop_trailing_blank_lines(out: list[str], idx: list[int]) -> None:
+def _drop_trailing_blank_lines(out: list[str], idx: list[int]) -> bool:
+    dropped = False
     while out and out[-1] == "\n":
         j = len(out) - 2
         while j >= 0 and out[j] in " \t\r\f":
             j -= 1
         if j >= 0 and out[j] != "\n":
-            return
+            break
         del out[j + 1 :], idx[j + 1 :]
+        dropped = True
+    return dropped
 
 
 def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[str]) -> tuple[str, list[int]]:
@@ -172,23 +175,31 @@ def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[st
     out: list[str] = []
     idx: list[int] = []
     pending = None  # (length of out before "-", original offset of "-", word part)
-    furniture = False  # a header/footer was dropped: blank lines around it go too
-    gap = False  # blank lines since the last text line (a paragraph break, unless furniture)
+    # a dropped header/footer takes its surrounding blank lines with it, so that a
+    # statement split by a page break is whole again; blank lines on both sides
+    # still leave one paragraph break
+    furniture = blank_before = blank_after = False
+    gap = False  # blank lines since the last text line: a paragraph break
     for (start, line), body in zip(lines, bodies):
         stripped = body.strip()
         if stripped and (
             _page_key(stripped) in running or (numbers >= _RUNNING_MIN_REPEATS and _PAGE_NUMBER.match(stripped))
         ):
-            _drop_trailing_blank_lines(out, idx)
+            if not furniture:
+                blank_before, blank_after = _drop_trailing_blank_lines(out, idx), False
             furniture, gap = True, False
             continue
         if not stripped:
             if furniture:
+                blank_after = True
                 continue
             gap = True
         else:
             if gap:
                 pending = None
+            if furniture and blank_before and blank_after and not pending:
+                out.append("\n")
+                idx.append(index[start])
             furniture = gap = False
         skip = len(line) - len(line.lstrip("\f"))
         if pending and stripped:
@@ -216,7 +227,7 @@ _LIGATURE = re.compile("[\ufb00-\ufb06]")
 # superscript digits (not the ² of "m²"), daggers, and reference numbers glued
 # after punctuation ("… therapy.12 ", "… (Fig. 9.1).15,16")
 _FOOTNOTE = re.compile(
-    r"(?<![mc\d])[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+"
+    r"(?<![mc\d])[\u00b9\u00b2\u00b3\u2070\u2074-\u207e]+"
     r"|[\u2020\u2021\u00b6\u2016]+"
     r"|(?<=[A-Za-z%)\]][.,;:])\d{1,3}(?:[,\u2013-]\d{1,3})*(?=[\s)]|$)"
     r"|(?<=[A-Za-z]\d\.)\d{1,3}(?:[,\u2013-]\d{1,3})*(?=\s+[A-Z]|\s*$)"  # "… 1.73 m2.14 Next"

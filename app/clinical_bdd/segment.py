@@ -36,6 +36,7 @@ _TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[A-Za-z]?\b")
 # two column gaps that do not follow a sentence end: a table row in layout mode
 _LAYOUT_ROW = re.compile(r"[^\s.!?:;](?: {2,}|\t)\S.*[^\s.!?:;](?: {2,}|\t)\S")
 _CAPS_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z][A-Z0-9 ,&/()\u2013-]{3,80}$")
+_COLUMN_HEADER = re.compile(r"^(?:COR|Class)\s+(?:LOE|Level)\b", re.I)
 _TERMINAL = re.compile(r"[.!?:;)\]]$")
 
 
@@ -69,11 +70,37 @@ def _lines(text: str) -> list[_Line]:
     return out
 
 
+def _title_case(text: str) -> bool:
+    words = [w for w in re.findall(r"[A-Za-z]{4,}", text)]
+    return "," not in text and bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
+
+
 def _is_numbered_heading(line: _Line, following: _Line | None) -> bool:
-    """ "1.1 Identifying adults at risk": no sentence end and nothing continues it."""
+    """ "1.1 Individualised care" (alone), "8.1.2. BP Treatment Threshold"."""
     if _TERMINAL.search(line.stripped) or ends_with_strength(line.stripped) or len(line.stripped.split()) > 14:
         return False
-    return following is None or not following.stripped or bool(_NUMBERED.match(following.stripped))
+    if following is None or not following.stripped or _NUMBERED.match(following.stripped):
+        return True
+    return _title_case(_NUMBERED.sub("", line.stripped)) or bool(_REC_HEADING.match(following.stripped))
+
+
+def _heading_lines(lines: list[_Line], n: int) -> int:
+    """How many lines (0, 1 or 2) a "Recommendations …" heading at line n takes."""
+    line = lines[n].stripped
+    if not _REC_HEADING.match(line):
+        return 0
+
+    def closes(k: int) -> bool:  # what may follow a heading
+        nxt = lines[k].stripped if k < len(lines) else ""
+        return not nxt or bool(_COLUMN_HEADER.match(nxt) or _COLUMNS.match(nxt) or _NUMBERED.match(nxt))
+
+    if line.endswith(":") or line.isupper() or len(line.split()) <= 4 or closes(n + 1):
+        return 1
+    if n + 1 < len(lines):
+        second = lines[n + 1].stripped
+        if second and not _TERMINAL.search(second) and len(second.split()) <= 10 and closes(n + 2):
+            return 2
+    return 0
 
 
 def _resolve_blocks(units: list[Unit]) -> None:
@@ -87,6 +114,7 @@ def _resolve_blocks(units: list[Unit]) -> None:
             unit.formal = True
         else:
             closed.add(unit.block)
+            unit.source_id = None
 
 
 def segment(text: str) -> list[Unit]:
@@ -96,6 +124,7 @@ def segment(text: str) -> list[Unit]:
     current: Unit | None = None
     block: int | None = None
     in_table = False
+    skip_lines = 0
     for n, line in enumerate(lines):
         body, stripped = line.body, line.stripped
         line_end = line.start + len(body)
@@ -103,17 +132,23 @@ def segment(text: str) -> list[Unit]:
         if not stripped:
             current, in_table = None, False
             continue
+        if skip_lines:
+            skip_lines -= 1
+            continue
         heading = _HEADING.match(body)
-        if heading or (
-            _REC_HEADING.match(stripped)
-            and (stripped.endswith(":") or stripped.isupper() or len(stripped.split()) <= 4 or not following or not following.stripped)
-        ):
-            title = clean_inline(heading.group("title") if heading else stripped.rstrip(":"))[0]
+        taken = 0 if heading else _heading_lines(lines, n)
+        if heading or taken:
+            raw_title = heading.group("title") if heading else " ".join(ln.stripped for ln in lines[n : n + taken])
+            title = clean_inline(raw_title.rstrip(":"))[0]
+            skip_lines = max(taken - 1, 0)
             is_block = bool(_REC_HEADING.match(title))
             # a bare "Recommendations" box title keeps the section it sits in
             if not (is_block and len(title.split()) <= 2 and section):
                 section = title
             block = len(units) if is_block else None
+            current, in_table = None, False
+            continue
+        if _COLUMN_HEADER.match(stripped):
             current, in_table = None, False
             continue
         if _CAPS_HEADING.match(stripped) and not _TERMINAL.search(stripped):
@@ -150,11 +185,12 @@ def segment(text: str) -> list[Unit]:
                 continue
             start_of = (m.end(), m.group("num"), [])
         elif block is not None and (m := _ITEM_NUMBER.match(stripped)) is not None:
-            start_of = (m.end(), m.group("num"), [])
+            start_of = (m.end(), m.group("num"), None)  # formal only if graded (_resolve_blocks)
         if start_of:
             in_table = False
             begin, source_id, cells = start_of
-            current = Unit(line.start + lead + begin, line_end, section, cells, source_id, True, block)
+            formal = cells is not None
+            current = Unit(line.start + lead + begin, line_end, section, cells or [], source_id, formal, block)
             units.append(current)
         elif in_table or _LAYOUT_ROW.search(stripped):
             current = None  # table cells are not statements
@@ -167,7 +203,7 @@ def segment(text: str) -> list[Unit]:
                 units.append(current)
             else:
                 current.end = line_end
-        if current is not None and current.formal and ends_with_strength(stripped):
+        if current is not None and (current.formal or current.block is not None) and ends_with_strength(stripped):
             current = None  # "… hypoglycemia risk. A": the statement ends here
     for unit in units:
         unit.graded = ends_with_strength(text[unit.start : unit.end])
