@@ -95,29 +95,33 @@ _PAGE_NUMBER = re.compile(r"^(?:S\d{1,4}|Page\s+\d+(?:\s+of\s+\d+)?|\d+\s+of\s+\
 _NEVER_RUNNING = re.compile(
     r"^(?:#|\||[-*+\u2022]\s|recommendations?\b|practice\s+point\b|table\b|figure\b|\d+(?:\.\d+)+[a-z]?\s*[A-Z(])", re.I
 )
-_RUNNING_HINT = re.compile(r"#|/|\||\u00a9|www\.|\.org|\.com", re.I)
+_RUNNING_HINT = re.compile(r"\d|/|\||\u00a9|www\.|\.org|\.com", re.I)
 _SENTENCE_END = re.compile(r"[.!?;:)]\s*(?:[A-E])?$")
 _RUNNING_MIN_REPEATS = 3
 _RUNNING_MAX_CHARS = 120
 
 
 def _page_key(line: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(line.split()))
+    return re.sub(r"\d+", "0", " ".join(line.split()))
 
 
 def _running_lines(lines: list[str]) -> set[str]:
-    counts = Counter(_page_key(line) for line in lines if line.strip())
-    running = set()
-    for key, n in counts.items():
-        if (
-            n >= _RUNNING_MIN_REPEATS
-            and len(key) <= _RUNNING_MAX_CHARS
-            and _RUNNING_HINT.search(key)
-            and not _NEVER_RUNNING.match(key.replace("#", "0"))
-            and not _SENTENCE_END.search(key)
-        ):
-            running.add(key)
-    return running
+    counts: Counter[str] = Counter()
+    sample: dict[str, str] = {}
+    for line in lines:
+        if line.strip():
+            key = _page_key(line)
+            counts[key] += 1
+            sample.setdefault(key, line.strip())
+    return {
+        key
+        for key, n in counts.items()
+        if n >= _RUNNING_MIN_REPEATS
+        and len(key) <= _RUNNING_MAX_CHARS
+        and _RUNNING_HINT.search(sample[key])
+        and not _NEVER_RUNNING.match(sample[key])
+        and not _SENTENCE_END.search(sample[key])
+    }
 
 
 # A line-end hyphen splits a word ("hypogly-" / "cemia") unless the document

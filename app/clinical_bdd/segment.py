@@ -30,7 +30,7 @@ _COLUMNS = re.compile(
     r"(?P<loe>A|B-R|B-NR|C-LD|C-EO|B|C)\s+(?P<num>\d{1,2})\.\s+(?=\S)"
 )
 # "9.2For" (number glued to the first word), "9.16a In", "1.2.3 Offer", "1.2. For"
-_NUMBERED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){1,3}[a-z]?)\.?(?:\s+|(?=[A-Z]))(?=[A-Z(\"\u201c])")
+_NUMBERED = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3}){1,3}[a-z]?)\.?(?:\s+|(?=[A-Z]))(?=[A-Z(\"\u201c])")
 _ITEM_NUMBER = re.compile(r"^(?P<num>\d{1,2})[.)]\s+(?=\S)")
 _TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[A-Za-z]?\b")
 # two column gaps that do not follow a sentence end: a table row in layout mode
