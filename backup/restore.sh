@@ -69,8 +69,8 @@ mkdir -p "$target"
 find "$target" -mindepth 1 -maxdepth 1 -name '.restore-*' -exec rm -rf {} +
 # Unpacked inside the target (same filesystem, often a volume root that cannot be renamed),
 # then the old entries move aside, the new ones move up, and the old ones are deleted.
-staging=$(mktemp -d "$target/.restore-new-XXXXXX") || fail "cannot write in $target; nothing was touched"
-old=$(mktemp -d "$target/.restore-old-XXXXXX") || { rm -rf "$staging"; fail "cannot write in $target; nothing was touched"; }
+staging=""
+old=""
 phase=unpacking
 finish() {
     local rc=$?
@@ -90,11 +90,15 @@ finish() {
         fi
     fi
     [ "$phase" != swapped ] || rc=0
-    rm -rf "$staging" "$old"
+    [ -z "$staging" ] || rm -rf "$staging"
+    [ -z "$old" ] || rm -rf "$old"
     exit "$rc"
 }
+# Installed before the directories are made, so a signal at any point removes them.
 trap finish EXIT
 trap 'log "stopped by a signal"; exit 1' INT TERM
+staging=$(mktemp -d "$target/.restore-new-XXXXXX") || fail "cannot write in $target; nothing was touched"
+old=$(mktemp -d "$target/.restore-old-XXXXXX") || fail "cannot write in $target; nothing was touched"
 tar -C "$staging" -xzpf "$archive" --numeric-owner || fail "unpacking $(basename "$archive") failed (disk full?); the data in $target are unchanged"
 phase=aside
 find "$target" -mindepth 1 -maxdepth 1 ! -name '.restore-*' -exec mv -t "$old" {} +

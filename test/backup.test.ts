@@ -244,7 +244,83 @@ describe("restore.sh puts a backup back", () => {
 
         test("no archive at the path, or no argument", () => {
             expect(run(restoreScript, [path.join(tmp.dir, "missing.tar.gz")], {}).output).toMatch(/restore: no archive at .*missing\.tar\.gz/);
-            expect(run(restoreScript, [], {}).output).toMatch(/usage: restore\.sh <archive\.tar\.gz> \[--service grafana\|prometheus\]/);
+            expect(run(restoreScript, [], {}).output).toMatch(/usage: restore\.sh \[--check\] <archive\.tar\.gz> \[--service grafana\|prometheus\]/);
         });
+    });
+
+    describe("leaves the data as they were when it cannot finish", () => {
+        const live = () => {
+            const target = fresh(`live-${Math.random().toString(36).slice(2)}`);
+            fs.writeFileSync(path.join(target, "grafana.db"), "the live database");
+            fs.mkdirSync(path.join(target, "plugins"));
+            fs.writeFileSync(path.join(target, "plugins", "mine.json"), "{}");
+            return target;
+        };
+        const tree = (dir: string): string[] =>
+            fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+                e.isDirectory() ? [`${e.name}/`, ...tree(path.join(dir, e.name)).map((c) => `${e.name}/${c}`)] : [`${e.name}:${fs.readFileSync(path.join(dir, e.name), "utf8")}`],
+            ).sort();
+        const before = ["grafana.db:the live database", "plugins/", "plugins/mine.json:{}"];
+
+        test("--check verifies checksum and contents and touches nothing", () => {
+            const target = live();
+            const result = run(restoreScript, ["--check", archives(backupDir, "grafana")[0]], { GRAFANA_DATA_DIR: target });
+            expect({ code: result.code, output: result.output }).toEqual({ code: 0, output: expect.stringMatching(/checksum [0-9a-f]{64} verified \(\d+ entries\)\n$/) });
+            expect(tree(target)).toEqual(before);
+        });
+
+        test("an unpack that fails part way (a write refused, as on a full disk): exit 1, data unchanged, nothing left behind", () => {
+            const target = live();
+            // A file-size limit below grafana.db's size makes tar's write fail part way through.
+            const size = fs.statSync(path.join(grafanaData, "grafana.db")).size;
+            const started = Date.now();
+            const result = spawnSync("bash", ["-c", `ulimit -f ${Math.floor(size / 2048)}; exec bash "$0" "$@"`, restoreScript, archives(backupDir, "grafana")[0]], {
+                encoding: "utf8", timeout: 60_000, env: { PATH: process.env.PATH ?? "", GRAFANA_DATA_DIR: target },
+            });
+            expect(Date.now() - started).toBeLessThan(60_000);
+            expect({ code: result.status, output: `${result.stdout}${result.stderr}` }).toEqual({
+                code: 1, output: expect.stringMatching(/unpacking grafana-\d{8}T\d{6}Z\.tar\.gz failed \(disk full\?\); the data in .* are unchanged/),
+            });
+            expect(tree(target)).toEqual(before);
+        });
+
+        test("what a killed restore left (.restore-* directories) is removed by the next one", () => {
+            const target = live();
+            fs.mkdirSync(path.join(target, ".restore-new-killed"));
+            fs.writeFileSync(path.join(target, ".restore-new-killed", "half"), "x");
+            const result = run(restoreScript, [archives(backupDir, "grafana")[0]], { GRAFANA_DATA_DIR: target });
+            expect(result.code).toBe(0);
+            expect(fs.readdirSync(target).sort()).toEqual(["grafana.db", "plugins"]);
+            expect(fs.existsSync(path.join(target, "plugins", "mine.json"))).toBe(false);
+        });
+
+        test("SIGTERM while it unpacks: exit 1, the old data in place, nothing left behind", async () => {
+            const target = live();
+            // A large archive, so the signal arrives while tar is still writing.
+            const bigSource = fresh("big-source");
+            fs.writeFileSync(path.join(bigSource, "grafana.db"), "restored");
+            fs.writeFileSync(path.join(bigSource, "big.bin"), Buffer.alloc(200 * 1024 * 1024, 7));
+            const archive = path.join(fresh("big"), "grafana-20260101T000000Z.tar.gz");
+            expect(runTool("tar", ["-C", bigSource, "-czf", archive, "."], 60_000).code).toBe(0);
+            const digest = createHash("sha256").update(fs.readFileSync(archive)).digest("hex");
+            fs.writeFileSync(`${archive}.sha256`, `${digest}  ${path.basename(archive)}\n`);
+            const { spawn } = await import("child_process");
+            const child = spawn("bash", [restoreScript, archive], { env: { PATH: process.env.PATH ?? "", GRAFANA_DATA_DIR: target } });
+            let output = "";
+            child.stderr.on("data", (d) => (output += d));
+            const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+            // Sent once the unpack has begun (its staging directory exists).
+            for (let i = 0; i < 400 && !fs.readdirSync(target).some((f) => f.startsWith(".restore-new-")); i++) await new Promise((r) => setTimeout(r, 10));
+            child.kill("SIGTERM");
+            const code = await exited;
+            // Either it stopped and put everything back, or it had already finished: never a mix.
+            if (code === 0) {
+                expect(fs.readFileSync(path.join(target, "grafana.db"), "utf8")).toBe("restored");
+            } else {
+                expect({ code, output }).toEqual({ code: 1, output: expect.stringMatching(/stopped by a signal/) });
+                expect(tree(target)).toEqual(before);
+            }
+            expect(fs.readdirSync(target).filter((f) => f.startsWith(".restore-"))).toEqual([]);
+        }, 60_000);
     });
 });
