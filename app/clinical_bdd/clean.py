@@ -165,6 +165,11 @@ def _drop_trailing_blank_lines(out: list[str], idx: list[int]) -> bool:
     return dropped
 
 
+def _continues(out: list[str], next_line: str) -> bool:
+    """An unfinished sentence before a page break, carried on in lower case after it."""
+    return next_line[:1].islower() and not _SENTENCE_END.search("".join(out[-8:]).rstrip())
+
+
 def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[str]) -> tuple[str, list[int]]:
     """Drop running headers/footers and page numbers, join hyphenated line ends."""
     lines = []
@@ -181,7 +186,7 @@ def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[st
     pending = None  # (length of out before "-", original offset of "-", word part)
     # a dropped header/footer takes its surrounding blank lines with it, so that a
     # statement split by a page break is whole again; blank lines on both sides
-    # still leave one paragraph break
+    # still leave one paragraph break unless the text plainly runs on
     furniture = blank_before = blank_after = False
     gap = False  # blank lines since the last text line: a paragraph break
     for (start, line), body in zip(lines, bodies):
@@ -201,7 +206,7 @@ def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[st
         else:
             if gap:
                 pending = None
-            if furniture and blank_before and blank_after and not pending:
+            if furniture and blank_before and blank_after and not pending and not _continues(out, stripped):
                 out.append("\n")
                 idx.append(index[start])
             furniture = gap = False
