@@ -92,7 +92,12 @@ def build_openapi(version: str) -> dict:
                     "type": "object",
                     "required": ["content"],
                     "properties": {
-                        "content": {"type": "string", "minLength": 1, "description": "Guideline text (plain or Markdown)"},
+                        "content": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "Guideline text: plain, Markdown, or as extracted from a PDF (running headers/footers, "
+                            "line-end hyphenation, ligatures, letter-spaced runs and footnote markers are cleaned first)",
+                        },
                         "specialty": {"type": "string", "maxLength": 64},
                         "title": {"type": "string", "maxLength": 200},
                     },
@@ -112,6 +117,7 @@ def build_openapi(version: str) -> dict:
                 },
                 "Span": {
                     "type": "object",
+                    "description": "Character offsets into the request's content as sent (before cleaning)",
                     "properties": {"start": {"type": "integer"}, "end": {"type": "integer"}},
                 },
                 "Recommendation": {
@@ -123,7 +129,11 @@ def build_openapi(version: str) -> dict:
                         "strength": {"type": "string", "nullable": True},
                         "class_of_recommendation": {"type": "string", "nullable": True},
                         "level_of_evidence": {"type": "string", "nullable": True},
-                        "grade": {"type": "string", "nullable": True},
+                        "grade": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "Evidence grade as the guideline states it: ADA A/B/C/E, USPSTF A/B/C/D/I, KDIGO 1A-2D",
+                        },
                         "population": {"type": "string", "nullable": True},
                         "conditions": {"type": "array", "items": {"type": "string"}},
                         "excluded_conditions": {"type": "array", "items": {"type": "string"}},
@@ -133,6 +143,18 @@ def build_openapi(version: str) -> dict:
                         "thresholds": {"type": "array", "items": {"$ref": "#/components/schemas/Threshold"}},
                         "threshold_logic": {"type": "string", "enum": ["all", "any"]},
                         "span": {"$ref": "#/components/schemas/Span"},
+                        "source_id": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "The guideline's own number of a formal recommendation (\"9.2\", \"9.16a\", \"1.3.1\", "
+                            "\"PP 1.3.2\" for a practice point); null for unnumbered and narrative statements. "
+                            "Tag @rec-<source_id> in the feature",
+                        },
+                        "narrative": {
+                            "type": "boolean",
+                            "description": "True for a statement outside the guideline's formal recommendations (tag @narrative); "
+                            "false for every statement of a document that has no formal recommendations",
+                        },
                     },
                 },
                 "AnalyzeResponse": {

@@ -133,3 +133,10 @@ def test_documents_without_formal_recommendations_keep_todays_behaviour():
     assert len(recs) == 2
     assert all(not r["narrative"] and r["source_id"] is None for r in recs)
     assert "@narrative" not in analyze(text, record_metrics=False)["feature"]
+
+
+def test_openapi_documents_every_recommendation_field(client, results):
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Recommendation"]
+    rec = results["kdigo_diabetes_ckd.txt"]["recommendations"][0]
+    assert set(schema["properties"]) == set(rec)
+    assert "source_id" in schema["properties"] and schema["properties"]["narrative"]["type"] == "boolean"
