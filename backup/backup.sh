@@ -11,6 +11,7 @@
 #   PROMETHEUS_DATA_DIR   Prometheus' TSDB directory (default /data/prometheus)
 #   PROMETHEUS_URL        Prometheus with --web.enable-admin-api (default http://prometheus:9090)
 #   BACKUP_TEXTFILE_DIR   node-exporter's textfile directory; empty writes no metrics
+#   BACKUP_LOCK_WAIT_SECONDS  how long to wait for a run already going (default 0: fail at once)
 set -euo pipefail
 
 backup_dir=${BACKUP_DIR:?backup: BACKUP_DIR is not set}
@@ -27,15 +28,24 @@ fail() { log "$*"; exit 1; }
 case $retention in '' | *[!0-9]* | 0) fail "BACKUP_RETENTION must be a positive integer, got '$retention'" ;; esac
 mkdir -p "$backup_dir"
 
-# One run at a time: the loop and `npm run backup` may meet. A lock left by a killed run is taken over.
+# One run at a time: the loop and `npm run backup` may meet; a run waits up to
+# BACKUP_LOCK_WAIT_SECONDS (default 0) for the other. A lock left by a killed run is taken over.
 lock="$backup_dir/.lock"
-if ! mkdir "$lock" 2>/dev/null; then
+lock_wait=${BACKUP_LOCK_WAIT_SECONDS:-0}
+case $lock_wait in '' | *[!0-9]*) fail "BACKUP_LOCK_WAIT_SECONDS must be a whole number, got '$lock_wait'" ;; esac
+waited=0
+until mkdir "$lock" 2>/dev/null; do
     holder=$(cat "$lock/pid" 2>/dev/null || true)
-    if [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null; then fail "another backup (pid $holder) is running"; fi
+    if [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null; then
+        [ "$waited" -lt "$lock_wait" ] || fail "another backup (pid $holder) is running"
+        [ "$waited" -gt 0 ] || log "waiting for the backup of pid $holder to finish"
+        sleep 1
+        waited=$((waited + 1))
+        continue
+    fi
     log "taking over the stale lock of pid ${holder:-unknown}"
     rm -rf "$lock"
-    mkdir "$lock"
-fi
+done
 echo "$$" > "$lock/pid"
 # What a killed run left behind (we hold the lock, so no run is writing them now).
 find "$backup_dir" -mindepth 1 -maxdepth 2 \( -name '.staging-*' -o -name '.*.partial' \) -exec rm -rf {} +

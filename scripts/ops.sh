@@ -404,7 +404,8 @@ verb_backup() {
     [ "$dry_run" = 1 ] || [ "$(docker inspect -f '{{.State.Status}}' "$job")" = running ] ||
         fail "the backup job $job is not running ($(docker inspect -f '{{.State.Status}}' "$job")): start it with docker start $job, then npm run backup"
     say "backing up Grafana and Prometheus now, in $job"
-    run docker exec "$job" /usr/local/bin/backup.sh
+    # Waits for a scheduled run that is already going, instead of failing.
+    run docker exec -e BACKUP_LOCK_WAIT_SECONDS=600 "$job" /usr/local/bin/backup.sh
     [ "$dry_run" = 1 ] || docker exec "$job" sh -c 'ls -1t /backups/grafana/*.tar.gz /backups/prometheus/*.tar.gz 2>/dev/null | head -n 4'
 }
 

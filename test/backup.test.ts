@@ -174,6 +174,24 @@ describe("backup.sh", () => {
         expect(archives(dir, "prometheus")).toHaveLength(0);
     });
 
+    test("a run meeting another fails at once, or waits for it with BACKUP_LOCK_WAIT_SECONDS (npm run backup does)", async () => {
+        const dir = fresh("locked");
+        const { spawn } = await import("child_process");
+        const other = spawn("sleep", ["3"]);
+        fs.mkdirSync(path.join(dir, ".lock"));
+        fs.writeFileSync(path.join(dir, ".lock", "pid"), String(other.pid));
+        const refused = run(backupScript, [], backupEnv({ BACKUP_DIR: dir, BACKUP_SERVICES: "grafana" }));
+        expect({ code: refused.code, output: refused.output.trim() }).toEqual({ code: 1, output: `backup: another backup (pid ${other.pid}) is running` });
+        const waited = await new Promise<{ code: number | null; output: string }>((resolve) => {
+            const child = spawn("bash", [backupScript], { env: { PATH: process.env.PATH ?? "", ...backupEnv({ BACKUP_DIR: dir, BACKUP_SERVICES: "grafana", BACKUP_LOCK_WAIT_SECONDS: "30" }) } });
+            let output = "";
+            child.stderr.on("data", (d) => (output += d));
+            child.on("exit", (code) => resolve({ code, output }));
+        });
+        expect(waited).toEqual({ code: 0, output: expect.stringMatching(/waiting for the backup of pid \d+ to finish[\s\S]*backup: done/) });
+        expect(archives(dir, "grafana")).toHaveLength(1);
+    }, 30_000);
+
     test("a bad retention is refused with the variable's name", () => {
         const result = run(backupScript, [], backupEnv({ BACKUP_DIR: fresh("bad-retention"), BACKUP_RETENTION: "none" }));
         expect({ code: result.code, output: result.output.trim() }).toEqual({ code: 1, output: "backup: BACKUP_RETENTION must be a positive integer, got 'none'" });

@@ -371,7 +371,7 @@ describe("the Docker verbs", () => {
     test("backup runs backup.sh in the backup job's container now", () => {
         const r = ops(["backup"]);
         expect(r.code).toBe(0);
-        expect(changing(r)).toEqual(["docker exec backups-job-1f2e3d4 /usr/local/bin/backup.sh"]);
+        expect(changing(r)).toEqual(["docker exec -e BACKUP_LOCK_WAIT_SECONDS=600 backups-job-1f2e3d4 /usr/local/bin/backup.sh"]);
         expect(r.stdout).toMatch(/grafana-20261128T200000Z\.tar\.gz/);
     });
 
