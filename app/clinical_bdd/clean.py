@@ -105,18 +105,36 @@ def _page_key(line: str) -> str:
     return re.sub(r"\d+", "0", " ".join(line.split()))
 
 
-def _running_lines(lines: list[str]) -> set[str]:
+def _page_edges(lines: list[str]) -> set[int]:
+    """First and last text line of every page, where form feeds mark the pages."""
+    edges: set[int] = set()
+    page: list[int] = []
+    for i, line in enumerate(lines + ["\f"]):
+        if line.startswith("\f") and page:
+            edges.update((page[0], page[-1]))
+            page = []
+        if line.strip("\f \t\r\n"):
+            page.append(i)
+    return edges
+
+
+def _running_lines(raw_lines: list[str], lines: list[str]) -> set[str]:
+    """Keys of lines that repeat on 3+ pages, or on 2+ page edges when the
+    text has form feeds (pdftotext's page breaks)."""
     counts: Counter[str] = Counter()
+    at_edges: Counter[str] = Counter()
     sample: dict[str, str] = {}
-    for line in lines:
+    edges = _page_edges(raw_lines) if any(line.startswith("\f") for line in raw_lines) else set()
+    for i, line in enumerate(lines):
         if line.strip():
             key = _page_key(line)
             counts[key] += 1
+            at_edges[key] += i in edges
             sample.setdefault(key, line.strip())
     return {
         key
         for key, n in counts.items()
-        if n >= _RUNNING_MIN_REPEATS
+        if (n >= _RUNNING_MIN_REPEATS or at_edges[key] >= 2)
         and len(key) <= _RUNNING_MAX_CHARS
         and _RUNNING_HINT.search(sample[key])
         and not _NEVER_RUNNING.match(sample[key])
@@ -179,7 +197,7 @@ def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[st
             lines.append((pos, line))
             pos += len(line)
     bodies = [line.strip("\f\r\n") for _, line in lines]
-    running = _running_lines(bodies)
+    running = _running_lines([line for _, line in lines], bodies)
     numbers = sum(1 for b in bodies if _PAGE_NUMBER.match(b.strip()))
     out: list[str] = []
     idx: list[int] = []

@@ -23,7 +23,7 @@ def results():
 
 
 def test_fixtures_cover_the_five_styles_and_a_165_kb_chapter():
-    assert len(EXPECTED) == 5
+    assert len(EXPECTED) == 6
     styles = " ".join(e["style"] for e in EXPECTED.values())
     for style in ("ADA", "ACC/AHA", "KDIGO", "NICE", "USPSTF"):
         assert style in styles

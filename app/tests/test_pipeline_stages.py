@@ -46,6 +46,12 @@ def test_running_headers_footers_and_page_numbers_are_dropped():
     assert text.splitlines() == [f"Body line {n} should stay." for n in range(12, 16)]
 
 
+def test_with_form_feeds_a_line_on_two_page_edges_is_furniture():
+    text = f"Intro line one.\n\f{HEADER}\nBody should stay.\n\f{HEADER.replace('S12', 'S13')}\nMore text.\n"
+    assert cleaned(text) == "Intro line one.\nBody should stay.\nMore text.\n"
+    assert HEADER in cleaned(text.replace("\f", ""))  # two repeats without page breaks: kept
+
+
 def test_repeated_headings_list_items_and_statements_are_kept():
     text = "Recommendations\n- Test A1C at 3 months.\n" * 3
     assert cleaned(text) == text
