@@ -78,14 +78,16 @@ python_tag="$(from_of "$root/app/Dockerfile")"
 # ---- 1. the Debian base: debootstrap minbase, shaped like the official slim image ----------
 build_debian_base() {
     local recipe_hash dir
-    recipe_hash="$(sed -n '/^build_debian_base()/,/^}/p' "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+    # The recipe is this function's code (comments left out).
+    recipe_hash="$(sed -n '/^build_debian_base()/,/^}/p' "${BASH_SOURCE[0]}" | grep -v '^ *#' | sha256sum | cut -c1-16)"
     if [[ "$force" != 1 && "$(label_of "$debian_tag" org.clinicalbdd.inputs-hash)" == "$recipe_hash" ]]; then
         return 0
     fi
     command -v debootstrap >/dev/null || die "debootstrap missing (scripts/docker-engine.sh installs it)"
     [[ "$(id -u)" == 0 ]] || die "debootstrap needs root"
     dir="$(mktemp -d /tmp/bookworm-rootfs.XXXXXX)"
-    trap 'rm -rf "$dir"' RETURN
+    # EXIT, not RETURN: die exits without returning. Cleared when the base is imported.
+    trap 'rm -rf "$dir"' EXIT
     log "debootstrap --variant=minbase bookworm ($mirror) into $dir"
     debootstrap --variant=minbase bookworm "$dir" "$mirror" >"$dir.log" 2>&1 \
         || { tail -n 30 "$dir.log" >&2; die "debootstrap failed (log: $dir.log)"; }
@@ -129,6 +131,8 @@ APT
         --change "LABEL org.clinicalbdd.imitation=false" \
         --change "LABEL org.clinicalbdd.lacks=\"debootstrap minbase of the current bookworm from $mirror, not the dated debuerreotype snapshot; otherwise the same Debian packages and apt/dpkg settings as the official slim image\"" \
         - "$debian_tag" >/dev/null || die "docker import of the bookworm rootfs failed"
+    rm -rf "$dir"
+    trap - EXIT
     log "imported $debian_tag"
 }
 
