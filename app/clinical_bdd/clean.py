@@ -262,6 +262,7 @@ _FOOTNOTE = re.compile(
 _MIDLINE_HYPHEN = re.compile(r"\b([A-Za-z]{2,})- (?!(?:and|or|to|nor|but|as)\b)([a-z]{2,})\b")
 # 4+ tokens of one or two letters with 3+ lone letters: "w h oh a v eC K D"
 _SPACED_RUN = re.compile(r"(?<![\w-])(?:[A-Za-z]{1,2} ){3,}[A-Za-z]{1,2}(?![\w-])")
+_SPACED_RUN_MAX_TOKENS = 80
 _LONE = re.compile(r"(?<![\w-])[B-HJ-Zb-z](?![\w-])")
 
 
@@ -293,7 +294,8 @@ def _segmenter():
 
 def _respace(m: re.Match, index: list[int], plain: set[str]):
     run = m.group()
-    if len(_LONE.findall(run)) < 3:
+    # a spaced-out phrase is short; a long run of letters is data, and costly to segment
+    if run.count(" ") > _SPACED_RUN_MAX_TOKENS or len(_LONE.findall(run)) < 3:
         return None
     letters = run.replace(" ", "")
     sym = _segmenter()

@@ -78,6 +78,11 @@ def test_letter_spaced_run_without_a_safe_reading_is_left_alone():
     assert cleaned(text) == text
 
 
+def test_a_long_run_of_single_letters_is_data_not_spacing():
+    text = "w h o h a v e " * 20 + "end\n"  # 140 tokens: not segmented (cost grows with length)
+    assert cleaned(text) == text
+
+
 def test_clean_inline_strips_markdown_and_maps_offsets():
     text, idx = clean_inline("**Statin**  is  *recommended*", 10)
     assert text == "Statin is recommended"
