@@ -126,6 +126,11 @@ def test_named_statements_practice_points_and_cor_loe_columns():
     assert units[2].section == "Recommendations for Treatment"
 
 
+def test_recommendation_n_and_deep_numbers_keep_their_number():
+    text = "Recommendation 5. We suggest X for adults (Grade B).\n\n4.1.3 Offer Y to adults.\n\n9.16aIn adults, Z is used. A\n"
+    assert [u.source_id for u in segment(text)] == ["5", "4.1.3", "9.16a"]
+
+
 def test_recommendations_block_holds_graded_items_until_narrative():
     text = (
         "RECOMMENDATION SUMMARY\n\nAdults: The Task Force recommends X. (B recommendation)\n\n"
