@@ -69,7 +69,9 @@ export function runOnDocker(
             restart: "unless-stopped",
             logDriver: "json-file",
             logOpts: { "max-size": placement.logs.maxSize, "max-file": String(placement.logs.maxFiles) },
-            securityOpts: ["no-new-privileges:true"],
+            // The engine adds label=disable to a privileged container's options and reads it
+            // back; declared here too, or cAdvisor would be replaced on every `pulumi up`.
+            securityOpts: workload.privileged ? ["no-new-privileges:true", "label=disable"] : ["no-new-privileges:true"],
             user: workload.user,
             readOnly: workload.readOnlyRootFs ?? false,
             tmpfs: workload.tmpfs ? { ...workload.tmpfs } : undefined,

@@ -14,6 +14,13 @@ die() { printf 'docker-engine: ERROR: %s\n' "$*" >&2; exit 1; }
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
+# Whether CAP_SYS_RESOURCE (bit 24) is in this process's bounding set, so runc can grant it.
+can_grant_sys_resource() {
+    local mask
+    mask=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+    (( (16#$mask >> 24) & 1 ))
+}
+
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v docker >/dev/null 2>&1 || missing+=(docker.io)
@@ -39,8 +46,17 @@ if [[ -S /var/run/docker.sock ]] && pgrep -x dockerd >/dev/null 2>&1; then
 else
     [[ "$(id -u)" == 0 ]] || die "no Docker daemon answers and starting dockerd needs root"
     mkdir -p "$(dirname "$log_file")" || die "cannot create the directory of $log_file"
+    dockerd_args=()
+    if ! can_grant_sys_resource; then
+        # A sandbox whose bounding set lacks CAP_SYS_RESOURCE cannot start a privileged
+        # container (cAdvisor) with plain runc: "unable to apply caps".
+        runtime=/usr/local/libexec/clinicalbdd/runc-without-sys-resource
+        install -D -m 0755 "$(dirname "$0")/runc-without-sys-resource.sh" "$runtime"
+        dockerd_args+=(--add-runtime "runc-without-sys-resource=$runtime" --default-runtime runc-without-sys-resource)
+        say "this machine cannot grant CAP_SYS_RESOURCE: containers run under $runtime, which drops it"
+    fi
     say "starting dockerd in the background; log: $log_file"
-    nohup dockerd >>"$log_file" 2>&1 </dev/null &
+    nohup dockerd "${dockerd_args[@]}" >>"$log_file" 2>&1 </dev/null &
     say "dockerd pid $!"
 fi
 

@@ -32,7 +32,9 @@ describe("the platform on Pulumi's mocks, default config", () => {
                 name: c.name, driver: "json-file", opts: { "max-size": "100m", "max-file": "5" },
             });
             expect({ name: c.name, restart: c.inputs.restart }).toEqual({ name: c.name, restart: "unless-stopped" });
-            expect({ name: c.name, securityOpts: c.inputs.securityOpts }).toEqual({ name: c.name, securityOpts: ["no-new-privileges:true"] });
+            // A privileged container also declares label=disable, which the engine adds and reads back.
+            const expected = c.inputs.privileged ? ["no-new-privileges:true", "label=disable"] : ["no-new-privileges:true"];
+            expect({ name: c.name, securityOpts: c.inputs.securityOpts }).toEqual({ name: c.name, securityOpts: expected });
         }
     });
 

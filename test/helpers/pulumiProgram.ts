@@ -22,25 +22,44 @@ export interface ProgramRun {
 export const mockGenerated = (name: string) => `generated-secret-of-${name}`;
 
 /**
+ * What a real deployment's providers would return for one resource, where a test needs the
+ * real thing (test/engine: a built image's ID, a real certificate); undefined keeps the mock's.
+ */
+export type ProviderOutputs = (
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+    opts: pulumi.ResourceOptions,
+) => Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+
+export interface RunOptions {
+    /** Stack name; default "test". */
+    readonly stack?: string;
+    /** Provider outputs that replace the mock's (test/engine). */
+    readonly providerOutputs?: ProviderOutputs;
+}
+
+/**
  * Runs index.ts on Pulumi's mocks (no CLI, no engine, no Docker) with the given config
  * (keys without the project prefix) and returns every resource it declared. Secret config
  * values go in `secrets`. A config error surfaces as the returned promise's rejection.
  */
-export async function runProgram(config: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<ProgramRun> {
+export async function runProgram(config: Record<string, string> = {}, secrets: Record<string, string> = {}, options: RunOptions = {}): Promise<ProgramRun> {
     const resources: DeclaredResource[] = [];
     const optsByName = new Map<string, pulumi.ResourceOptions>();
     await pulumi.runtime.setMocks(
         {
-            newResource: (args) => {
+            newResource: async (args) => {
                 const inputs = unwrapSecrets(args.inputs);
                 resources.push({ type: args.type, name: args.name, inputs, opts: optsByName.get(`${args.type}::${args.name}`) ?? {} });
                 const opts = optsByName.get(`${args.type}::${args.name}`) ?? {};
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs, opts) } };
+                const real = await options.providerOutputs?.(args.type, args.name, inputs, opts);
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...(real ?? mockState(args.type, args.name, args.inputs, opts)) } };
             },
             call: (args) => args.inputs,
         },
         "clinical-bdd-creator",
-        "test",
+        options.stack ?? "test",
         true,
     );
     const all: Record<string, string> = {};

@@ -1,0 +1,216 @@
+/**
+ * The whole program on a real Docker engine: every docker resource it declares (replicas 2)
+ * is created as @pulumi/docker 5.2.0 creates it (provider.ts), in dependency order, with
+ * every LiveFiles/VolumeFiles command run as @pulumi/command runs it; then healthUrl through
+ * nginx, the read-back of every container against what was declared (a field that differs
+ * would diff on the next `pulumi up`), a second `up` that must change nothing, and the
+ * replacements and pushes that config changes cause, under steady load, counting failed
+ * requests. The images are built offline by test/engine/build-images.sh: imitations are
+ * labelled and listed at the start.
+ */
+import { execFileSync } from "child_process";
+import * as https from "https";
+import { freePorts } from "../../rehearsal/net";
+import { LoadReport, SteadyLoad, steadyMix } from "../../rehearsal/load";
+import { ProgramRun } from "../helpers/pulumiProgram";
+import { CONTAINER, Deployment, Step } from "./deployment";
+import * as provider from "./provider";
+
+jest.setTimeout(20 * 60_000);
+
+const stack = `engine${process.pid}`;
+let deployment: Deployment;
+let httpsPort: number;
+let httpPort: number;
+let firstUp: { steps: Step[]; seconds: number };
+const figures: string[] = [];
+
+beforeAll(async () => {
+    await assertDaemon();
+    reportImitations();
+    const [http, tls, grafana, prometheus, alertmanager] = await freePorts("127.0.0.1", 5);
+    httpPort = http;
+    httpsPort = tls;
+    deployment = new Deployment(stack, {
+        replicas: "2",
+        httpPort: String(http),
+        httpsPort: String(tls),
+        grafanaPort: String(grafana),
+        prometheusPort: String(prometheus),
+        alertmanagerPort: String(alertmanager),
+    });
+    const run = await deployment.program();
+    const started = Date.now();
+    const steps = await deployment.up(run);
+    firstUp = { steps, seconds: (Date.now() - started) / 1000 };
+    figures.push(`first pulumi up, nothing to all healthy: ${firstUp.seconds.toFixed(1)} s (${steps.filter((s) => s.action === "create").length} resources created)`);
+});
+
+afterAll(async () => {
+    console.log(`real-engine figures (stack ${stack}):\n  ${figures.join("\n  ")}`);
+    await deployment?.destroy();
+});
+
+describe("the first pulumi up on a real engine", () => {
+    test("creates every container of the program, each running and turning healthy", async () => {
+        const declared = (deployment.current as ProgramRun).byType(CONTAINER).map((r) => r.name).sort();
+        expect(deployment.containers().map((c) => c.name).sort()).toEqual(declared);
+        // Containers the program does not wait for (exporters) get a minute to pass their first
+        // checks; the backup job turns healthy only after its first run, minutes later.
+        const deadline = Date.now() + 60_000;
+        for (const c of deployment.containers()) {
+            let state = (await deployment.docker.getContainer(c.id).inspect()).State;
+            while (state.Health?.Status === "starting" && c.name !== "backups-job" && Date.now() < deadline) {
+                await sleep(1000);
+                state = (await deployment.docker.getContainer(c.id).inspect()).State;
+            }
+            expect({ container: c.name, running: state.Running, health: state.Health?.Status }).toEqual({
+                container: c.name,
+                running: true,
+                health: c.name === "backups-job" ? expect.stringMatching(/starting|healthy/) : "healthy",
+            });
+        }
+    });
+
+    test("healthUrl answers the app's own health JSON through nginx over TLS, and http redirects to https", async () => {
+        const health = await get(`https://127.0.0.1:${httpsPort}/health`);
+        expect(health.status).toBe(200);
+        expect(JSON.parse(health.body)).toMatchObject({ status: "ok" });
+        const redirect = execFileSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", `http://127.0.0.1:${httpPort}/health`], { encoding: "utf8" });
+        expect(redirect).toMatch(/^301 https:\/\//);
+    });
+
+    test("every pushed config was already in place at creation: nothing written, nothing reloaded", () => {
+        const pushes = deployment.commandLog.filter((line) => line.includes("-push:"));
+        expect(pushes.length).toBeGreaterThanOrEqual(5);
+        for (const line of pushes) expect(line).toMatch(/already holds these \d+ files; nothing to reload/);
+    });
+
+    test("every container reads back exactly as declared, so the next pulumi up has nothing to change", async () => {
+        const problems: string[] = [];
+        for (const c of deployment.containers()) {
+            const state = await provider.readContainer(deployment.docker, c.id, c.resource.inputs as provider.ContainerInputs);
+            if (!state) {
+                problems.push(`${c.name}: gone on read`);
+                continue;
+            }
+            const ignored = new Set(c.resource.opts.ignoreChanges ?? []);
+            for (const diff of await provider.diffContainer(c.resource.inputs as provider.ContainerInputs, state, deployment.docker)) {
+                if (!ignored.has(diff.field)) problems.push(`${c.name}: ${diff.text}${diff.forcesReplacement ? " (replaces)" : ""}`);
+            }
+        }
+        expect(problems).toEqual([]);
+    });
+
+    test("a second pulumi up with no config change plans and does nothing", async () => {
+        const steps = await deployment.up(await deployment.program());
+        expect(steps).toEqual([]);
+    });
+});
+
+describe("config changes under steady load, in the order the engine runs them", () => {
+    /** Applies a config change with 8 clients sending health checks and analyses through nginx. */
+    const underLoad = async (label: string, config: Record<string, string>): Promise<{ steps: Step[]; report: LoadReport }> => {
+        const next = await deployment.program(config);
+        // Trust the certificate before and after the change: a rotation hands out the new one.
+        const ca = [currentCertificate(deployment.current as ProgramRun), currentCertificate(next)].join("\n");
+        const load = new SteadyLoad({ baseUrl: `https://127.0.0.1:${httpsPort}`, ca, servername: "localhost", concurrency: 8, requests: steadyMix }).start();
+        await sleep(1500);
+        const started = Date.now();
+        const steps = await deployment.up(next);
+        const seconds = (Date.now() - started) / 1000;
+        await sleep(3000);
+        const report = await load.stop();
+        figures.push(
+            `${label}: ${report.ok} ok, ${report.failed} failed, ${report.retriedOnClosedConnection} re-sent; up took ${seconds.toFixed(1)} s: ` +
+                steps.map((s) => `${s.action} ${s.resource}`).join(", "),
+        );
+        return { steps, report };
+    };
+    const names = (steps: Step[], action: string) => steps.filter((s) => s.action === action).map((s) => s.resource).sort();
+
+    test("replicas 2 → 3 adds one replica and pushes the replica alert's threshold into Prometheus: 0 failed requests", async () => {
+        const { steps, report } = await underLoad("replicas 2 → 3", { replicas: "3" });
+        expect(names(steps, "create")).toEqual(["app-replica-2"]);
+        expect(names(steps, "run")).toEqual(["metrics-config-push"]);
+        expect(names(steps, "replace")).toEqual([]);
+        expectNoFailures(report);
+    });
+
+    test("replicas 3 → 2 removes the last replica gracefully: 0 failed requests", async () => {
+        const { steps, report } = await underLoad("replicas 3 → 2", { replicas: "2" });
+        expect(names(steps, "delete")).toEqual(["app-replica-2"]);
+        expect(names(steps, "replace")).toEqual([]);
+        expectNoFailures(report);
+    });
+
+    test("tlsRotation 0 → 1 reloads nginx with the new certificate without replacing it: 0 failed requests", async () => {
+        const before = deployment.containerName("front-door-nginx");
+        const { steps, report } = await underLoad("tlsRotation 0 → 1", { replicas: "2", tlsRotation: "1" });
+        expect(names(steps, "run")).toEqual(["front-door-config-push"]);
+        expect(deployment.containerName("front-door-nginx")).toBe(before);
+        const served = servedCertificate(httpsPort);
+        expect(served).toBe(normalise(currentCertificate(deployment.current as ProgramRun)));
+        expectNoFailures(report);
+    });
+
+    test("a new nginx.conf (maxBodyMb 2 → 10) reloads nginx and rolls the replicas one at a time, new before old: 0 failed requests", async () => {
+        const before = deployment.containerName("front-door-nginx");
+        const { steps, report } = await underLoad("maxBodyMb 2 → 10 (nginx.conf + app env)", { replicas: "2", tlsRotation: "1", maxBodyMb: "10" });
+        expect(names(steps, "replace")).toEqual(["app-replica-0", "app-replica-1"]);
+        expect(names(steps, "run")).toContain("front-door-config-push");
+        expect(deployment.containerName("front-door-nginx")).toBe(before);
+        const conf = execFileSync("docker", ["exec", before, "cat", "/etc/nginx/nginx.conf"], { encoding: "utf8" });
+        expect(conf).toMatch(/client_max_body_size 10m;/);
+        expectNoFailures(report);
+    });
+});
+
+function expectNoFailures(report: LoadReport): void {
+    expect({ ok: report.ok > 0, failed: report.failed, failures: report.failures }).toEqual({ ok: true, failed: 0, failures: [] });
+}
+
+async function assertDaemon(): Promise<void> {
+    try {
+        execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "pipe" });
+    } catch {
+        throw new Error("no Docker daemon answers: the test command starts one (scripts/docker-engine.sh) and builds the images (test/engine/build-images.sh)");
+    }
+}
+
+/** Which images are imitations and what they lack, from their labels (test/engine/build-images.sh sets them). */
+function reportImitations(): void {
+    // Images built on an imitation base inherit its labels; the program's own (app, backup) are left out.
+    const ids = execFileSync("docker", ["images", "--quiet", "--filter", "label=org.clinicalbdd.imitation=true"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+    const lines = ids.length === 0 ? [] : execFileSync("docker", ["image", "inspect", "--format", '{{join .RepoTags ", "}}: {{index .Config.Labels "org.clinicalbdd.lacks"}}', ...new Set(ids)], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .filter((line) => /^(?!clinical-bdd-creator-)\S+:\S+/.test(line));
+    console.log(`images that imitate the pinned ones (built from Debian bookworm; no registry here):\n  ${lines.join("\n  ")}`);
+}
+
+/** The certificate the program hands nginx, as it appears in the front door's push request. */
+function currentCertificate(run: ProgramRun): string {
+    const request = JSON.parse(run.one("command:local:Command", "front-door-config-push").inputs.stdin);
+    return request.files.find((f: { path: string }) => f.path.endsWith("cert.pem")).content;
+}
+
+function servedCertificate(port: number): string {
+    const pem = execFileSync("sh", ["-c", `openssl s_client -connect 127.0.0.1:${port} -servername localhost </dev/null 2>/dev/null | openssl x509`], { encoding: "utf8" });
+    return normalise(pem);
+}
+
+const normalise = (pem: string) => pem.replace(/\s+/g, "");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function get(url: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        https
+            .get(url, { rejectUnauthorized: false, servername: "localhost", headers: { Host: "localhost", Accept: "application/json" } }, (res) => {
+                let body = "";
+                res.on("data", (c) => (body += c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            })
+            .on("error", reject);
+    });
+}
