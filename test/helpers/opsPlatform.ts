@@ -1,0 +1,117 @@
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+/**
+ * The deployed platform the real-engine verb tests run against: test/engine/platform.ts's
+ * deployPlatform when it is there; until then the same program deployed through
+ * test/engine/deployment.ts (the provider imitation every real-engine test uses).
+ */
+export interface DeployedPlatform {
+    /** The clinicalbdd.stack label value. */
+    readonly stack: string;
+    /** Pulumi resource name → container id, e.g. "front-door-nginx", "app-replica-0". */
+    readonly containers: Record<string, string>;
+    /** https through nginx on a free port. */
+    readonly healthUrl: string;
+    destroy(): Promise<void>;
+}
+
+export interface DeployOptions {
+    readonly config?: Record<string, string>;
+    readonly stack?: string;
+}
+
+type Deploy = (opts?: DeployOptions) => Promise<DeployedPlatform>;
+
+export const repoRoot = path.join(__dirname, "..", "..");
+
+/** Whether a Docker engine answers (the test command starts one). */
+export function engineAnswers(): boolean {
+    try {
+        execFileSync("docker", ["info"], { stdio: "ignore", timeout: 20_000 });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+export async function deployForOps(opts: DeployOptions & { stack: string }): Promise<{ platform: DeployedPlatform; via: string }> {
+    if (fs.existsSync(path.join(repoRoot, "test", "engine", "platform.ts"))) {
+        const { deployPlatform } = require("../engine/platform") as { deployPlatform: Deploy };
+        return { platform: await deployPlatform(opts), via: "test/engine/platform.ts (deployPlatform)" };
+    }
+    const { Deployment } = require("../engine/deployment");
+    const { freePorts } = require("../../rehearsal/net") as { freePorts: (host: string, count: number) => Promise<number[]> };
+    const [http, tls, grafana, prometheus, alertmanager] = await freePorts("127.0.0.1", 5);
+    const deployment = new Deployment(opts.stack, {
+        replicas: "2",
+        httpPort: String(http),
+        httpsPort: String(tls),
+        grafanaPort: String(grafana),
+        prometheusPort: String(prometheus),
+        alertmanagerPort: String(alertmanager),
+        ...(opts.config ?? {}),
+    });
+    try {
+        await deployment.up(await deployment.program());
+    } catch (error) {
+        await deployment.destroy();
+        throw error;
+    }
+    const containers: Record<string, string> = {};
+    for (const c of deployment.containers() as { name: string; dockerName: string }[]) containers[c.name] = c.dockerName;
+    return {
+        platform: { stack: opts.stack, containers, healthUrl: `https://localhost:${tls}/health`, destroy: () => deployment.destroy() },
+        via: "test/engine/deployment.ts (test/engine/platform.ts not there yet)",
+    };
+}
+
+export function docker(args: readonly string[], timeoutMs = 120_000): string {
+    return execFileSync("docker", [...args], { encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+export interface OpsRun {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    seconds: number;
+}
+
+/** scripts/ops.sh, asynchronously (the load generator keeps running in this process meanwhile). */
+export function startOps(args: readonly string[], env: Record<string, string>): { child: ReturnType<typeof spawn>; done: Promise<OpsRun> } {
+    const started = Date.now();
+    const child = spawn("bash", [path.join(repoRoot, "scripts", "ops.sh"), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (d) => (stdout += d));
+    child.stderr?.on("data", (d) => (stderr += d));
+    const done = new Promise<OpsRun>((resolve) =>
+        child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, seconds: (Date.now() - started) / 1000 })),
+    );
+    return { child, done };
+}
+
+/** A pulumi stand-in that answers `stack output` from the deployed platform; anything else fails, saying so. */
+export function writePulumiStandIn(dir: string, outputs: Record<string, string>): void {
+    const cases = Object.entries(outputs).map(([k, v]) => `      ${k}) echo '${v}' ;;`).join("\n");
+    fs.writeFileSync(
+        path.join(dir, "pulumi"),
+        `#!/bin/bash
+# The real-engine test deploys without the Pulumi CLI: only stack outputs are answered.
+if [ "$1 $2" = "stack output" ]; then
+    case $3 in
+${cases}
+      *) exit 1 ;;
+    esac
+    exit 0
+fi
+echo "pulumi stand-in: 'pulumi $*' is not available in the real-engine test" >&2
+exit 1
+`,
+        { mode: 0o755 },
+    );
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
