@@ -9,6 +9,7 @@
  * labelled and listed at the start.
  */
 import { execFileSync } from "child_process";
+import * as http from "http";
 import * as https from "https";
 import { freePorts } from "../../rehearsal/net";
 import { LoadReport, SteadyLoad, steadyMix } from "../../rehearsal/load";
@@ -23,6 +24,9 @@ let deployment: Deployment;
 let httpsPort: number;
 let httpPort: number;
 let firstUp: { steps: Step[]; seconds: number };
+let grafanaPort: number;
+/** The stack's config as the tests change it, one `pulumi config set` after another. */
+const config: Record<string, string> = {};
 const figures: string[] = [];
 
 beforeAll(async () => {
@@ -31,6 +35,7 @@ beforeAll(async () => {
     const [http, tls, grafana, prometheus, alertmanager] = await freePorts("127.0.0.1", 5);
     httpPort = http;
     httpsPort = tls;
+    grafanaPort = grafana;
     deployment = new Deployment(stack, {
         replicas: "2",
         httpPort: String(http),
@@ -110,7 +115,8 @@ describe("the first pulumi up on a real engine", () => {
 
 describe("config changes under steady load, in the order the engine runs them", () => {
     /** Applies a config change with 8 clients sending health checks and analyses through nginx. */
-    const underLoad = async (label: string, config: Record<string, string>): Promise<{ steps: Step[]; report: LoadReport }> => {
+    const underLoad = async (label: string, change: Record<string, string>): Promise<{ steps: Step[]; report: LoadReport }> => {
+        Object.assign(config, change);
         const next = await deployment.program(config);
         // Trust the certificate before and after the change: a rotation hands out the new one.
         const ca = [currentCertificate(deployment.current as ProgramRun), currentCertificate(next)].join("\n");
@@ -146,7 +152,7 @@ describe("config changes under steady load, in the order the engine runs them", 
 
     test("tlsRotation 0 → 1 reloads nginx with the new certificate without replacing it: 0 failed requests", async () => {
         const before = deployment.containerName("front-door-nginx");
-        const { steps, report } = await underLoad("tlsRotation 0 → 1", { replicas: "2", tlsRotation: "1" });
+        const { steps, report } = await underLoad("tlsRotation 0 → 1", { tlsRotation: "1" });
         expect(names(steps, "run")).toEqual(["front-door-config-push"]);
         expect(deployment.containerName("front-door-nginx")).toBe(before);
         const served = servedCertificate(httpsPort);
@@ -156,7 +162,7 @@ describe("config changes under steady load, in the order the engine runs them", 
 
     test("a new nginx.conf (maxBodyMb 2 → 10) reloads nginx and rolls the replicas one at a time, new before old: 0 failed requests", async () => {
         const before = deployment.containerName("front-door-nginx");
-        const { steps, report } = await underLoad("maxBodyMb 2 → 10 (nginx.conf + app env)", { replicas: "2", tlsRotation: "1", maxBodyMb: "10" });
+        const { steps, report } = await underLoad("maxBodyMb 2 → 10 (nginx.conf + app env)", { maxBodyMb: "10" });
         expect(names(steps, "replace")).toEqual(["app-replica-0", "app-replica-1"]);
         expect(names(steps, "run")).toContain("front-door-config-push");
         expect(deployment.containerName("front-door-nginx")).toBe(before);
@@ -164,7 +170,48 @@ describe("config changes under steady load, in the order the engine runs them", 
         expect(conf).toMatch(/client_max_body_size 10m;/);
         expectNoFailures(report);
     });
+
+    test("a rotated Grafana password is set in the running Grafana (grafana cli as its own uid), not by a restart", async () => {
+        const before = deployment.containerName("dashboards-grafana");
+        const oldPassword = (deployment.current as ProgramRun).outputs.grafanaAdminPassword.value as string;
+        Object.assign(config, { grafanaPasswordRotation: "1" });
+        const next = await deployment.program(config);
+        const steps = await deployment.up(next);
+        const newPassword = next.outputs.grafanaAdminPassword.value as string;
+        expect(newPassword).not.toBe(oldPassword);
+        expect(names(steps, "run")).toEqual(["dashboards-files-push"]);
+        expect(deployment.containerName("dashboards-grafana")).toBe(before);
+        expect(await grafanaLogin(grafanaPort, newPassword)).toBe(200);
+        expect(await grafanaLogin(grafanaPort, oldPassword)).toBe(401);
+    });
+
+    test("a run that fails part way (the new nginx image cannot be pulled) leaves the front door and every replica serving", async () => {
+        const nginx = deployment.containerName("front-door-nginx");
+        const replicas = ["app-replica-0", "app-replica-1"].map((r) => deployment.containerName(r));
+        const next = await deployment.program({ ...config, nginxImage: "nginx:1.99.0-alpine" });
+        const load = new SteadyLoad({ baseUrl: `https://127.0.0.1:${httpsPort}`, ca: currentCertificate(next), servername: "localhost", concurrency: 8, requests: steadyMix }).start();
+        await sleep(1000);
+        await expect(deployment.up(next)).rejects.toThrow(/front-door-nginx-image: image nginx:1\.99\.0-alpine is not on the engine/);
+        await sleep(2000);
+        const report = await load.stop();
+        figures.push(`failed up (nginx image not pullable): ${report.ok} ok, ${report.failed} failed`);
+        expect(deployment.containerName("front-door-nginx")).toBe(nginx);
+        expect(["app-replica-0", "app-replica-1"].map((r) => deployment.containerName(r))).toEqual(replicas);
+        expectNoFailures(report);
+        // The state still describes what runs: the same config again plans nothing.
+        expect(await deployment.up(await deployment.program(config))).toEqual([]);
+    });
 });
+
+/** The status of Grafana's GET /api/user as admin with `password`, on its host port. */
+function grafanaLogin(port: number, password: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+        http.get(`http://127.0.0.1:${port}/api/user`, { auth: `admin:${password}` }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+        }).on("error", reject);
+    });
+}
 
 function expectNoFailures(report: LoadReport): void {
     expect({ ok: report.ok > 0, failed: report.failed, failures: report.failures }).toEqual({ ok: true, failed: 0, failures: [] });

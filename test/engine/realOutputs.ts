@@ -33,8 +33,6 @@ export class RealOutputs {
             case "docker:index/volume:Volume":
             case "docker:index/network:Network":
                 return { name: inputs.name ?? `${this.stack}-${name}` };
-            case "docker:index/remoteImage:RemoteImage":
-                return { imageId: imageId(inputs.name), repoDigest: "" };
             default:
                 return undefined;
         }
