@@ -1,136 +1,21 @@
-// Composition root: settings → components → stack outputs.
-import * as pulumi from "@pulumi/pulumi";
-import { renderAlertmanagerConfig } from "./components/alertmanagerConfig";
-import { AlertmanagerServer, smtpPasswordPath } from "./components/alertmanagerServer";
-import { renderAlertRules } from "./components/alertRules";
-import { AppSecrets } from "./components/appSecrets";
-import { appUid, AppService } from "./components/appService";
-import { BackupJob } from "./components/backupJob";
-import { renderBlackboxConfig } from "./components/blackboxConfig";
-import { Exporters } from "./components/exporters";
-import { GrafanaServer } from "./components/grafanaServer";
-import { dockerNginxFacts, renderNginxConf } from "./components/nginxConf";
-import { PlatformNetwork } from "./components/platformNetwork";
-import { prometheusArgs, renderPrometheusConfig } from "./components/prometheusConfig";
-import { PrometheusServer } from "./components/prometheusServer";
-import { ReverseProxy } from "./components/reverseProxy";
+// Composition root: settings → the target's composition → stack outputs.
 import { loadSecretSettings, loadSettings } from "./components/settings";
-import { TlsCertificate } from "./components/tlsCertificate";
-import { dockerScrapeTargets, dockerTopology as t } from "./components/topology";
-import { publicUrls } from "./components/urls";
+import { deployOnDocker } from "./targets/docker";
+import { deployOnSwarm } from "./targets/swarm";
 
 const settings = loadSettings();
 const secrets = loadSecretSettings();
-const volumePrefix = `${settings.project}-${pulumi.getStack()}`;
+const outputs = settings.platform === "swarm" ? deployOnSwarm(settings, secrets) : deployOnDocker(settings, secrets);
 
-// The operator's verbs (scripts/ops.sh) find the stack's containers by these labels.
-const stackLabels = { "clinicalbdd.stack": pulumi.getStack() };
-const network = new PlatformNetwork("platform", { labels: stackLabels });
-const placement = { networkName: network.name, logs: settings.logs, labels: stackLabels };
-
-const appSecrets = new AppSecrets("app-secrets", { secrets, ownerUid: appUid });
-const app = new AppService("app", {
-    app: settings.app,
-    replicas: settings.replicas,
-    placement,
-    secretFiles: appSecrets.files,
-    secretFileEnvs: appSecrets.fileEnvs,
-    secretsDirectory: appSecrets.directory,
-    alias: t.app.alias,
-    port: t.app.port,
-});
-
-const certificate = new TlsCertificate("tls", {
-    domain: settings.domain,
-    settings: settings.tls,
-    extraDnsNames: [t.nginx.alias],
-    providedCertificatePem: secrets.tlsCertificate,
-    providedPrivateKeyPem: secrets.tlsPrivateKey,
-});
-const proxy = new ReverseProxy("front-door", {
-    image: settings.images.nginx,
-    nginxConf: renderNginxConf(
-        settings,
-        dockerNginxFacts(settings, {
-            app: `${t.app.alias}:${t.app.port}`,
-            grafana: `${t.grafana.alias}:${t.grafana.port}`,
-            statusPort: t.nginx.statusPort,
-        }),
-    ),
-    certificatePem: certificate.certificatePem,
-    privateKeyPem: certificate.privateKeyPem,
-    httpPort: settings.ports.http,
-    httpsPort: settings.ports.https,
-    statusPort: t.nginx.statusPort,
-    placement,
-    aliases: [t.nginx.alias],
-});
-
-const retain = settings.monitoring.retainDataVolumes;
-/** Port binding and stack-scoped data volume of Prometheus, Alertmanager and Grafana. */
-const dataService = (role: string, hostPort: number) => ({
-    bindAddress: settings.ports.monitoringBindAddress,
-    hostPort,
-    volumeName: `${volumePrefix}-${role}-data`,
-    retainVolume: retain,
-    placement,
-});
-const prometheusInternalUrl = `http://${t.prometheus.alias}:${t.prometheus.port}`;
-const prometheus = new PrometheusServer("metrics", {
-    image: settings.images.prometheus,
-    config: renderPrometheusConfig(settings, dockerScrapeTargets()),
-    alertRules: renderAlertRules(settings),
-    args: prometheusArgs(settings),
-    ...dataService("prometheus", settings.ports.prometheus),
-});
-new AlertmanagerServer("alerting", {
-    image: settings.images.alertmanager,
-    config: pulumi.secret(
-        pulumi.output(secrets.alertWebhookUrl).apply((webhookUrl) =>
-            renderAlertmanagerConfig(settings, { webhookUrl, smtpPasswordFile: secrets.smtpPassword ? smtpPasswordPath : undefined }),
-        ),
-    ),
-    smtpPassword: secrets.smtpPassword,
-    ...dataService("alertmanager", settings.ports.alertmanager),
-});
-const urls = publicUrls(settings);
-const grafana = new GrafanaServer("dashboards", {
-    image: settings.images.grafana,
-    prometheusUrl: prometheusInternalUrl,
-    passwordRotation: settings.monitoring.grafanaPasswordRotation,
-    publicUrl: settings.monitoring.publicGrafana ? urls.grafanaUrl : undefined,
-    ...dataService("grafana", settings.ports.grafana),
-});
-const backup = new BackupJob(
-    "backups",
-    {
-        settings: settings.backup,
-        prometheusUrl: prometheusInternalUrl,
-        prometheusVolumeName: prometheus.volumeName,
-        grafanaVolumeName: grafana.volumeName,
-        backupVolumeName: `${volumePrefix}-backups`,
-        retainVolume: retain,
-        placement,
-    },
-    { dependsOn: [prometheus, grafana] },
-);
-new Exporters("exporters", {
-    images: settings.images,
-    blackboxConfig: renderBlackboxConfig(settings),
-    nginxStatusUrl: `http://${t.nginx.alias}:${t.nginx.statusPort}/stub_status`,
-    textfileVolumeName: backup.metricsVolumeName,
-    placement,
-});
-
-export const healthUrl = urls.healthUrl;
-export const appUrl = urls.appUrl;
-export const grafanaUrl = urls.grafanaUrl;
-export const prometheusUrl = urls.prometheusUrl;
-export const alertmanagerUrl = urls.alertmanagerUrl;
-export const grafanaAdminPassword = grafana.adminPassword;
-export const certificateExpiresAt = certificate.expiresAt;
-export const replicas = settings.replicas;
-export const appImage = app.imageRef;
-export const nginxConfigHash = proxy.configHash;
-export const backupContainer = backup.containerName;
-export const backupLocation = backup.location;
+export const healthUrl = outputs.healthUrl;
+export const appUrl = outputs.appUrl;
+export const grafanaUrl = outputs.grafanaUrl;
+export const prometheusUrl = outputs.prometheusUrl;
+export const alertmanagerUrl = outputs.alertmanagerUrl;
+export const grafanaAdminPassword = outputs.grafanaAdminPassword;
+export const certificateExpiresAt = outputs.certificateExpiresAt;
+export const replicas = outputs.replicas;
+export const appImage = outputs.appImage;
+export const nginxConfigHash = outputs.nginxConfigHash;
+export const backupContainer = outputs.backupContainer;
+export const backupLocation = outputs.backupLocation;

@@ -25,21 +25,8 @@ export class AlertmanagerServer extends pulumi.ComponentResource {
     constructor(name: string, args: AlertmanagerServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("clinicalbdd:platform:AlertmanagerServer", name, {}, opts);
         const volume = dataVolume(`${name}-data`, args.volumeName, args.retainVolume, this);
-        const files: WorkloadFile[] = [
-            { path: alertmanagerConfigPath, content: args.config, mode: "0400", owner: "65534" },
-            ...(args.smtpPassword ? [{ path: smtpPasswordPath, content: args.smtpPassword, mode: "0400", owner: "65534" }] : []),
-        ];
-        const workload: Workload = {
-            image: args.image,
-            command: [`--config.file=${alertmanagerConfigPath}`, "--storage.path=/alertmanager", "--web.listen-address=:9093"],
-            files,
-            limits: args.limits ?? { memoryMb: 256, cpus: 0.2 },
-            healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9093/-/healthy"] },
-            aliases: ["alertmanager"],
-            volumes: [{ volumeName: volume.name, containerPath: "/alertmanager" }],
-            ports: [{ internal: 9093, external: args.hostPort, ip: args.bindAddress }],
-            user: "65534:65534",
-        };
+        const workload = alertmanagerWorkload(args, volume.name);
+        const files = workload.files ?? [];
         const container = runOnDocker(`${name}-alertmanager`, workload, args.placement, {
             parent: this,
             deleteBeforeReplace: true,
@@ -53,4 +40,26 @@ export class AlertmanagerServer extends pulumi.ComponentResource {
         this.containerName = container.name;
         this.registerOutputs({ containerName: this.containerName });
     }
+}
+
+/** What Alertmanager runs, on either target: its config and SMTP password as 0400 secret files. */
+export function alertmanagerWorkload(
+    args: Pick<AlertmanagerServerArgs, "image" | "config" | "smtpPassword" | "limits" | "hostPort" | "bindAddress">,
+    volumeName: pulumi.Input<string>,
+): Workload {
+    const files: WorkloadFile[] = [
+        { path: alertmanagerConfigPath, content: args.config, mode: "0400", owner: "65534", secret: true },
+        ...(args.smtpPassword ? [{ path: smtpPasswordPath, content: args.smtpPassword, mode: "0400", owner: "65534", secret: true }] : []),
+    ];
+    return {
+        image: args.image,
+        command: [`--config.file=${alertmanagerConfigPath}`, "--storage.path=/alertmanager", "--web.listen-address=:9093"],
+        files,
+        limits: args.limits ?? { memoryMb: 256, cpus: 0.2 },
+        healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9093/-/healthy"] },
+        aliases: ["alertmanager"],
+        volumes: [{ volumeName, containerPath: "/alertmanager" }],
+        ports: [{ internal: 9093, external: args.hostPort, ip: args.bindAddress }],
+        user: "65534:65534",
+    };
 }

@@ -46,6 +46,7 @@ export class AppSecrets extends pulumi.ComponentResource {
             content,
             mode: "0400",
             owner: args.ownerUid,
+            secret: true,
         }));
         this.fileEnvs = Object.fromEntries(Object.keys(values).map((envName) => [`${envName}_FILE`, `${directory}/${fileName(envName)}`]));
         this.registerOutputs({});

@@ -59,7 +59,11 @@ export class AppService extends pulumi.ComponentResource {
             { volumeName: secretsVolume.name, image: this.imageRef, files: args.secretFiles },
             { parent: this },
         );
-        const workload = appWorkload(args, this.imageRef, port, secretsVolume.name, secretFiles.contentHash);
+        const workload: Workload = {
+            ...appWorkload(args, this.imageRef, port),
+            labels: { "clinicalbdd.secrets-version": secretFiles.contentHash.apply((h) => h.slice(0, 16)) },
+            volumes: [{ volumeName: secretsVolume.name, containerPath: args.secretsDirectory, readOnly: true }],
+        };
 
         const replicas: docker.Container[] = [];
         for (let i = 0; i < args.replicas; i++) {
@@ -81,12 +85,11 @@ export function appReplicaName(serviceName: string, index: number): string {
     return `${serviceName}-replica-${index}`;
 }
 
-function appWorkload(
-    args: AppServiceArgs,
-    image: pulumi.Output<string>,
+/** What an app replica runs, on either target; the secret files reach it the target's own way. */
+export function appWorkload(
+    args: Pick<AppServiceArgs, "app" | "secretFileEnvs" | "alias">,
+    image: pulumi.Input<string>,
     port: number,
-    secretsVolume: pulumi.Output<string>,
-    secretsHash: pulumi.Output<string>,
 ): Workload {
     const app = args.app;
     const gracefulSeconds = 30;
@@ -103,8 +106,6 @@ function appWorkload(
             LOG_LEVEL: "info",
             ...args.secretFileEnvs,
         },
-        labels: { "clinicalbdd.secrets-version": secretsHash.apply((h) => h.slice(0, 16)) },
-        volumes: [{ volumeName: secretsVolume, containerPath: args.secretsDirectory, readOnly: true }],
         limits: { memoryMb: app.memoryMb, cpus: app.cpus },
         healthcheck: {
             test: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}/health', timeout=4)`],

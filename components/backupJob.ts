@@ -73,8 +73,9 @@ export class BackupJob extends pulumi.ComponentResource {
     }
 }
 
-function backupWorkload(
-    args: BackupJobArgs,
+/** What the backup job runs, on either target. */
+export function backupWorkload(
+    args: Pick<BackupJobArgs, "settings" | "prometheusUrl" | "prometheusVolumeName" | "grafanaVolumeName" | "limits">,
     image: pulumi.Output<string>,
     metricsVolume: pulumi.Output<string>,
     archivesVolume: pulumi.Output<string> | undefined,

@@ -18,6 +18,14 @@ export function goDuration(seconds: number): string {
 }
 
 /**
+ * A duration as the provider reads a Swarm service's back (its shortDur: Go's form with a
+ * trailing "0s" after minutes and "0m" after hours dropped): 10 → "10s", 60 → "1m", 90 → "1m30s", 3600 → "1h".
+ */
+export function swarmDuration(seconds: number): string {
+    return goDuration(seconds).replace(/m0s$/, "m").replace(/h0m$/, "h");
+}
+
+/**
  * CPU cores as the provider reads NanoCpus back: "0.5", "1.0", "2.0" were seen on a real
  * engine. Those fit both "one decimal" and "shortest decimal with a point", which differ
  * only past one decimal (0.25), so the platform uses whole tenths of a core and nothing finer.

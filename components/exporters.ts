@@ -18,6 +18,8 @@ export interface ExportersArgs {
     readonly placement: DockerPlacement;
 }
 
+export type ExporterRole = "nodeExporter" | "cadvisor" | "nginxExporter" | "blackboxExporter";
+
 const blackboxConfigPath = "/etc/blackbox_exporter/config.yml";
 const small = { memoryMb: 128, cpus: 0.2 };
 const textfileDir = "/textfile";
@@ -32,71 +34,77 @@ export class Exporters extends pulumi.ComponentResource {
 
     constructor(name: string, args: ExportersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("clinicalbdd:platform:Exporters", name, {}, opts);
-        const t = dockerTopology;
+        const w = exporterWorkloads(args);
         const run = (role: string, workload: Workload, extra: RunOptions = {}) =>
             runOnDocker(`${name}-${role}`, workload, args.placement, { parent: this, ...extra });
-        const wgetHealth = (port: number, path: string) => ({
-            test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],
-        });
-
-        const nodeExporter = run("node-exporter", {
-            image: args.images.nodeExporter,
-            command: ["--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/rootfs",
-                "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)",
-                ...(args.textfileVolumeName ? [`--collector.textfile.directory=${textfileDir}`] : [])],
-            limits: small,
-            healthcheck: wgetHealth(t.nodeExporter.port, "/"),
-            aliases: [t.nodeExporter.alias],
-            hostMounts: [
-                { hostPath: "/proc", containerPath: "/host/proc" },
-                { hostPath: "/sys", containerPath: "/host/sys" },
-                { hostPath: "/", containerPath: "/rootfs" },
-            ],
-            volumes: args.textfileVolumeName ? [{ volumeName: args.textfileVolumeName, containerPath: textfileDir, readOnly: true }] : [],
-            user: "65534:65534",
-            readOnlyRootFs: true,
-        });
-        const cadvisor = run("cadvisor", {
-            image: args.images.cadvisor,
-            command: ["--docker_only=true", "--housekeeping_interval=15s", "--store_container_labels=false"],
-            limits: { memoryMb: 256, cpus: 0.5 },
-            healthcheck: wgetHealth(t.cadvisor.port, "/healthz"),
-            aliases: [t.cadvisor.alias],
-            hostMounts: [
-                { hostPath: "/", containerPath: "/rootfs" },
-                { hostPath: "/var/run", containerPath: "/var/run" },
-                { hostPath: "/sys", containerPath: "/sys" },
-                { hostPath: "/var/lib/docker", containerPath: "/var/lib/docker" },
-            ],
-            // Justified: cAdvisor reads every container's cgroups and the host's devices.
-            privileged: true,
-        });
-        const nginxExporter = run("nginx-exporter", {
-            image: args.images.nginxExporter,
-            command: [`--nginx.scrape-uri=${args.nginxStatusUrl}`, `--web.listen-address=:${t.nginxExporter.port}`],
-            limits: small,
-            // The image has no shell or wget: a run of the binary is the check it allows.
-            healthcheck: { test: ["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"] },
-            aliases: [t.nginxExporter.alias],
-            user: "65534:65534",
-            readOnlyRootFs: true,
-        });
-        const blackboxFiles = [{ path: blackboxConfigPath, content: args.blackboxConfig }];
-        const blackbox = run(
-            "blackbox-exporter",
-            {
-                image: args.images.blackboxExporter,
-                command: [`--config.file=${blackboxConfigPath}`, `--web.listen-address=:${t.blackboxExporter.port}`],
-                files: blackboxFiles,
-                limits: small,
-                healthcheck: wgetHealth(t.blackboxExporter.port, "/-/healthy"),
-                aliases: [t.blackboxExporter.alias],
-                user: "65534:65534",
-            },
-            liveFilesContainerOptions,
-        );
+        const nodeExporter = run("node-exporter", w.nodeExporter);
+        const cadvisor = run("cadvisor", w.cadvisor);
+        const nginxExporter = run("nginx-exporter", w.nginxExporter);
+        const blackboxFiles = w.blackboxExporter.files ?? [];
+        const blackbox = run("blackbox-exporter", w.blackboxExporter, liveFilesContainerOptions);
         new LiveFiles(`${name}-blackbox-config`, { container: blackbox, files: blackboxFiles, reload: { signal: "HUP" } }, { parent: this });
         this.containers = [nodeExporter, cadvisor, nginxExporter, blackbox];
         this.registerOutputs({});
     }
+}
+
+/** What each exporter runs, on either target. */
+export function exporterWorkloads(args: Omit<ExportersArgs, "placement">): Record<ExporterRole, Workload> {
+    const t = dockerTopology;
+    const wgetHealth = (port: number, path: string) => ({
+        test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],
+    });
+
+    const nodeExporter: Workload = {
+        image: args.images.nodeExporter,
+        command: ["--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/rootfs",
+            "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)",
+            ...(args.textfileVolumeName ? [`--collector.textfile.directory=${textfileDir}`] : [])],
+        limits: small,
+        healthcheck: wgetHealth(t.nodeExporter.port, "/"),
+        aliases: [t.nodeExporter.alias],
+        hostMounts: [
+            { hostPath: "/proc", containerPath: "/host/proc" },
+            { hostPath: "/sys", containerPath: "/host/sys" },
+            { hostPath: "/", containerPath: "/rootfs" },
+        ],
+        volumes: args.textfileVolumeName ? [{ volumeName: args.textfileVolumeName, containerPath: textfileDir, readOnly: true }] : [],
+        user: "65534:65534",
+        readOnlyRootFs: true,
+    };
+    const cadvisor: Workload = {
+        image: args.images.cadvisor,
+        command: ["--docker_only=true", "--housekeeping_interval=15s", "--store_container_labels=false"],
+        limits: { memoryMb: 256, cpus: 0.5 },
+        healthcheck: wgetHealth(t.cadvisor.port, "/healthz"),
+        aliases: [t.cadvisor.alias],
+        hostMounts: [
+            { hostPath: "/", containerPath: "/rootfs" },
+            { hostPath: "/var/run", containerPath: "/var/run" },
+            { hostPath: "/sys", containerPath: "/sys" },
+            { hostPath: "/var/lib/docker", containerPath: "/var/lib/docker" },
+        ],
+        // Justified: cAdvisor reads every container's cgroups and the host's devices.
+        privileged: true,
+    };
+    const nginxExporter: Workload = {
+        image: args.images.nginxExporter,
+        command: [`--nginx.scrape-uri=${args.nginxStatusUrl}`, `--web.listen-address=:${t.nginxExporter.port}`],
+        limits: small,
+        // The image has no shell or wget: a run of the binary is the check it allows.
+        healthcheck: { test: ["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"] },
+        aliases: [t.nginxExporter.alias],
+        user: "65534:65534",
+        readOnlyRootFs: true,
+    };
+    const blackboxExporter: Workload = {
+        image: args.images.blackboxExporter,
+        command: [`--config.file=${blackboxConfigPath}`, `--web.listen-address=:${t.blackboxExporter.port}`],
+        files: [{ path: blackboxConfigPath, content: args.blackboxConfig }],
+        limits: small,
+        healthcheck: wgetHealth(t.blackboxExporter.port, "/-/healthy"),
+        aliases: [t.blackboxExporter.alias],
+        user: "65534:65534",
+    };
+    return { nodeExporter, cadvisor, nginxExporter, blackboxExporter };
 }

@@ -37,30 +37,10 @@ export class GrafanaServer extends pulumi.ComponentResource {
 
     constructor(name: string, args: GrafanaServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("clinicalbdd:platform:GrafanaServer", name, {}, opts);
-        const password = new random.RandomPassword(
-            `${name}-admin-password`,
-            { length: 32, special: true, overrideSpecial: "-_.~", keepers: { rotation: String(args.passwordRotation) } },
-            { parent: this },
-        );
-        this.adminPassword = pulumi.secret(password.result);
+        this.adminPassword = grafanaAdminPassword(`${name}-admin-password`, args.passwordRotation, this);
         const volume = dataVolume(`${name}-data`, args.volumeName, args.retainVolume, this);
-        const files: WorkloadFile[] = [
-            { path: adminPasswordPath, content: this.adminPassword, mode: "0400", owner: grafanaUid },
-            { path: "/etc/grafana/provisioning/datasources/prometheus.yml", content: renderGrafanaDatasources(args.prometheusUrl) },
-            { path: "/etc/grafana/provisioning/dashboards/clinical-bdd.yml", content: renderGrafanaDashboardProvider(dashboardsPath) },
-            ...dashboardFiles().map((d) => ({ path: `${dashboardsPath}/${d.name}`, content: d.content })),
-        ];
-        const workload: Workload = {
-            image: args.image,
-            envs: grafanaEnvs(args.publicUrl),
-            files,
-            limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
-            healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/api/health"], startPeriodSeconds: 30 },
-            aliases: ["grafana"],
-            volumes: [{ volumeName: volume.name, containerPath: "/var/lib/grafana" }],
-            ports: [{ internal: 3000, external: args.hostPort, ip: args.bindAddress }],
-            user: grafanaUid,
-        };
+        const workload = grafanaWorkload(args, this.adminPassword, volume.name);
+        const files = workload.files ?? [];
         const container = runOnDocker(`${name}-grafana`, workload, args.placement, {
             parent: this,
             deleteBeforeReplace: true,
@@ -72,10 +52,7 @@ export class GrafanaServer extends pulumi.ComponentResource {
                 container,
                 files,
                 // Dashboards are re-read by the provider every 30 s; the password needs the CLI.
-                reload: {
-                    exec: ["sh", "-c", `grafana cli --homepath /usr/share/grafana admin reset-admin-password --password-from-stdin < ${adminPasswordPath}`],
-                    user: grafanaUid,
-                },
+                reload: { exec: ["sh", "-c", resetAdminPassword], user: grafanaUid },
             },
             { parent: this },
         );
@@ -83,6 +60,44 @@ export class GrafanaServer extends pulumi.ComponentResource {
         this.volumeName = volume.name;
         this.registerOutputs({ adminPassword: this.adminPassword, containerName: this.containerName, volumeName: this.volumeName });
     }
+}
+
+/** Grafana's admin password from @pulumi/random; a new one whenever `rotation` changes. */
+export function grafanaAdminPassword(name: string, rotation: number, parent: pulumi.Resource): pulumi.Output<string> {
+    const password = new random.RandomPassword(
+        name,
+        { length: 32, special: true, overrideSpecial: "-_.~", keepers: { rotation: String(rotation) } },
+        { parent },
+    );
+    return pulumi.secret(password.result);
+}
+
+/** Sets the admin password from its file in a Grafana that has already started once (it reads the file only on its first start). */
+export const resetAdminPassword = `grafana cli --homepath /usr/share/grafana admin reset-admin-password --password-from-stdin < ${adminPasswordPath}`;
+
+/** What Grafana runs, on either target: the password as a 0400 secret file, provisioning and dashboards as files. */
+export function grafanaWorkload(
+    args: Pick<GrafanaServerArgs, "image" | "prometheusUrl" | "publicUrl" | "limits" | "hostPort" | "bindAddress">,
+    adminPassword: pulumi.Input<string>,
+    volumeName: pulumi.Input<string>,
+): Workload {
+    const files: WorkloadFile[] = [
+        { path: adminPasswordPath, content: adminPassword, mode: "0400", owner: grafanaUid, secret: true },
+        { path: "/etc/grafana/provisioning/datasources/prometheus.yml", content: renderGrafanaDatasources(args.prometheusUrl) },
+        { path: "/etc/grafana/provisioning/dashboards/clinical-bdd.yml", content: renderGrafanaDashboardProvider(dashboardsPath) },
+        ...dashboardFiles().map((d) => ({ path: `${dashboardsPath}/${d.name}`, content: d.content })),
+    ];
+    return {
+        image: args.image,
+        envs: grafanaEnvs(args.publicUrl),
+        files,
+        limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
+        healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/api/health"], startPeriodSeconds: 30 },
+        aliases: ["grafana"],
+        volumes: [{ volumeName, containerPath: "/var/lib/grafana" }],
+        ports: [{ internal: 3000, external: args.hostPort, ip: args.bindAddress }],
+        user: grafanaUid,
+    };
 }
 
 function grafanaEnvs(publicUrl: string | undefined): Record<string, string> {

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import type { Settings } from "./settings";
-import type { ScrapeTargets } from "./topology";
+import type { ScrapeTarget, ScrapeTargets } from "./topology";
 
 /**
  * How every monitoring renderer writes YAML: no line folding (PromQL and URLs stay on one
@@ -52,10 +52,10 @@ export function renderPrometheusConfig(
     targets: ScrapeTargets,
     paths: PrometheusPaths = prometheusContainerPaths,
 ): string {
-    const staticJob = (job: string, target: string): object => ({
-        job_name: job,
-        static_configs: [{ targets: [target] }],
-    });
+    const staticJob = (job: string, target: ScrapeTarget): object =>
+        typeof target === "string"
+            ? { job_name: job, static_configs: [{ targets: [target] }] }
+            : { job_name: job, dns_sd_configs: [{ names: [target.dnsName], type: "A", port: target.port, refresh_interval: "15s" }] };
     const jobs: object[] = [
         {
             job_name: scrapeJobs.app,

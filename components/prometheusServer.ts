@@ -27,22 +27,8 @@ export class PrometheusServer extends pulumi.ComponentResource {
         super("clinicalbdd:platform:PrometheusServer", name, {}, opts);
         const paths = prometheusContainerPaths;
         const volume = dataVolume(`${name}-data`, args.volumeName, args.retainVolume, this);
-        const files: WorkloadFile[] = [
-            { path: paths.configFile, content: args.config },
-            { path: `${paths.rulesDir}/${alertRulesFileName}`, content: args.alertRules },
-        ];
-        const workload: Workload = {
-            image: args.image,
-            command: args.args,
-            files,
-            limits: args.limits ?? { memoryMb: 1024, cpus: 1 },
-            healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/healthy"], startPeriodSeconds: 30 },
-            aliases: ["prometheus"],
-            volumes: [{ volumeName: volume.name, containerPath: paths.storageDir }],
-            ports: [{ internal: 9090, external: args.hostPort, ip: args.bindAddress }],
-            user: "65534:65534",
-            stopTimeoutSeconds: 60,
-        };
+        const workload = prometheusWorkload(args, volume.name);
+        const files = workload.files ?? [];
         const container = runOnDocker(`${name}-prometheus`, workload, args.placement, {
             parent: this,
             deleteBeforeReplace: true,
@@ -57,4 +43,28 @@ export class PrometheusServer extends pulumi.ComponentResource {
         this.volumeName = volume.name;
         this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
     }
+}
+
+/** What Prometheus runs, on either target: its config and rules as files, its TSDB on a volume. */
+export function prometheusWorkload(
+    args: Pick<PrometheusServerArgs, "image" | "config" | "alertRules" | "args" | "limits" | "hostPort" | "bindAddress">,
+    volumeName: pulumi.Input<string>,
+): Workload {
+    const paths = prometheusContainerPaths;
+    const files: WorkloadFile[] = [
+        { path: paths.configFile, content: args.config },
+        { path: `${paths.rulesDir}/${alertRulesFileName}`, content: args.alertRules },
+    ];
+    return {
+        image: args.image,
+        command: args.args,
+        files,
+        limits: args.limits ?? { memoryMb: 1024, cpus: 1 },
+        healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/healthy"], startPeriodSeconds: 30 },
+        aliases: ["prometheus"],
+        volumes: [{ volumeName, containerPath: paths.storageDir }],
+        ports: [{ internal: 9090, external: args.hostPort, ip: args.bindAddress }],
+        user: "65534:65534",
+        stopTimeoutSeconds: 60,
+    };
 }

@@ -37,27 +37,8 @@ export class ReverseProxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: ReverseProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("clinicalbdd:platform:ReverseProxy", name, {}, opts);
-        const files: WorkloadFile[] = [
-            { path: nginxConfPath, content: args.nginxConf, mode: "0444" },
-            { path: nginxCertificatePath, content: args.certificatePem, mode: "0444" },
-            { path: nginxPrivateKeyPath, content: args.privateKeyPem, mode: "0400" },
-        ];
-        const workload: Workload = {
-            image: args.image,
-            files,
-            limits: args.limits ?? { memoryMb: 256, cpus: 0.5 },
-            healthcheck: {
-                test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${args.statusPort}/stub_status`],
-                intervalSeconds: 10,
-            },
-            aliases: args.aliases ?? ["nginx"],
-            ports: [
-                { internal: 80, external: args.httpPort, ip: "0.0.0.0" },
-                { internal: 443, external: args.httpsPort, ip: "0.0.0.0" },
-            ],
-            tmpfs: { "/tmp": "rw,nosuid,size=64m" },
-            stopTimeoutSeconds: 30,
-        };
+        const workload = nginxWorkload(args);
+        const files = workload.files ?? [];
         const container = runOnDocker(`${name}-nginx`, workload, args.placement, {
             parent: this,
             // Fixed host ports: the old container must free them before its successor binds.
@@ -73,5 +54,32 @@ export class ReverseProxy extends pulumi.ComponentResource {
         this.configHash = live.contentHash;
         this.registerOutputs({ containerName: this.containerName, configHash: this.configHash });
     }
+}
+
+/** What nginx runs, on either target: nginx.conf, the certificate and the key (a 0400 secret file). */
+export function nginxWorkload(
+    args: Pick<ReverseProxyArgs, "image" | "nginxConf" | "certificatePem" | "privateKeyPem" | "httpPort" | "httpsPort" | "statusPort" | "aliases" | "limits">,
+): Workload {
+    const files: WorkloadFile[] = [
+        { path: nginxConfPath, content: args.nginxConf, mode: "0444" },
+        { path: nginxCertificatePath, content: args.certificatePem, mode: "0444" },
+        { path: nginxPrivateKeyPath, content: args.privateKeyPem, mode: "0400", secret: true },
+    ];
+    return {
+        image: args.image,
+        files,
+        limits: args.limits ?? { memoryMb: 256, cpus: 0.5 },
+        healthcheck: {
+            test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${args.statusPort}/stub_status`],
+            intervalSeconds: 10,
+        },
+        aliases: args.aliases ?? ["nginx"],
+        ports: [
+            { internal: 80, external: args.httpPort, ip: "0.0.0.0" },
+            { internal: 443, external: args.httpsPort, ip: "0.0.0.0" },
+        ],
+        tmpfs: { "/tmp": "rw,nosuid,size=64m" },
+        stopTimeoutSeconds: 30,
+    };
 }
 

@@ -4,6 +4,9 @@ import { loadConfigSchema, loadProjectName } from "./configSchema";
 /** Every validated setting of the platform. Built once, frozen, passed down. */
 export interface Settings {
     readonly project: string;
+    /** Where the platform runs: one Docker host, or services on an existing Swarm cluster. */
+    readonly platform: Platform;
+    readonly swarm: SwarmSettings;
     readonly replicas: number;
     readonly domain: string;
     readonly app: AppSettings;
@@ -14,6 +17,17 @@ export interface Settings {
     readonly images: ImageSettings;
     readonly alerting: AlertingSettings;
     readonly backup: BackupSettings;
+}
+
+export type Platform = "docker" | "swarm";
+
+export interface SwarmSettings {
+    /**
+     * How nginx publishes 80/443: `host` binds them on every node labelled clinicalbdd.edge=true
+     * (no routing mesh, client addresses kept, one nginx per edge node, stop-first);
+     * `ingress` uses the routing mesh (any node answers, start-first, needs IPVS on the nodes).
+     */
+    readonly publishMode: "host" | "ingress";
 }
 
 export interface BackupSettings {
@@ -162,8 +176,11 @@ export function parseSettings(read: ConfigReader): Settings {
         "an IPv4 address of this host other than 0.0.0.0 (set publicGrafana to publish Grafana through nginx)",
     );
 
+    const platform = matching("platform", /^(docker|swarm)$/, "docker (one host) or swarm (an existing Swarm cluster)") as Platform;
     const settings: Settings = {
         project,
+        platform,
+        swarm: { publishMode: matching("swarmPublishMode", /^(host|ingress)$/, "host or ingress") as SwarmSettings["publishMode"] },
         replicas: int("replicas", 1, 20),
         domain: matching("domain", dnsName, "a DNS name such as bdd.example.org or localhost"),
         app: {
@@ -217,6 +234,10 @@ export function parseSettings(read: ConfigReader): Settings {
         },
     };
     checkDistinctPorts(settings.ports, fail);
+    if (platform === "swarm" && !settings.app.image) {
+        // A local build exists only on the host that built it; the other nodes pull by reference.
+        fail("appImage", "", "an image reference every Swarm node can pull, whenever platform is swarm");
+    }
     if (settings.alerting.emailTo && !settings.alerting.smtpSmarthost) {
         fail("smtpSmarthost", "", "host:port of an SMTP relay whenever alertEmailTo is set");
     }

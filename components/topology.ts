@@ -3,15 +3,18 @@
  * The Pulumi program passes Docker network aliases; the rehearsal passes loopback
  * addresses. Renderers take these as inputs, so one renderer serves both.
  */
+/** host:port of one target, or a DNS name whose every A record is a target (one per Swarm node or task). */
+export type ScrapeTarget = string | { readonly dnsName: string; readonly port: number };
+
 export interface ScrapeTargets {
     /** A DNS name that resolves to every app replica (Docker's alias `app`), and their port. */
     readonly app: { readonly dnsName: string; readonly port: number };
     /** host:port of the nginx Prometheus exporter. */
     readonly nginxExporter: string;
-    /** host:port of node-exporter. */
-    readonly nodeExporter: string;
-    /** host:port of cAdvisor; absent where no container runtime exists (the rehearsal). */
-    readonly cadvisor?: string;
+    /** node-exporter: one on a single host, one per node (DNS) on Swarm. */
+    readonly nodeExporter: ScrapeTarget;
+    /** cAdvisor, likewise; absent where no container runtime exists (the rehearsal). */
+    readonly cadvisor?: ScrapeTarget;
     /** host:port of the blackbox exporter. */
     readonly blackboxExporter: string;
     /** The HTTPS URL of /health through nginx that the blackbox exporter probes. */
@@ -34,6 +37,17 @@ export const dockerTopology = {
     prometheus: { alias: "prometheus", port: 9090 },
     grafana: { alias: "grafana", port: 3000 },
 } as const;
+
+/**
+ * The scrape targets on Swarm: Docker's DNS answers `tasks.<service>` with one A record per
+ * running task, on the overlay network and without the Docker socket, so Prometheus finds
+ * every app task and the exporter on every node (global services) by dns_sd, as on one host.
+ */
+export function swarmScrapeTargets(): ScrapeTargets {
+    const t = dockerTopology;
+    const tasks = (c: { alias: string; port: number }) => ({ dnsName: `tasks.${c.alias}`, port: c.port });
+    return { ...dockerScrapeTargets(), app: tasks(t.app), nodeExporter: tasks(t.nodeExporter), cadvisor: tasks(t.cadvisor) };
+}
 
 /** The scrape targets of the Docker deployment. */
 export function dockerScrapeTargets(): ScrapeTargets {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * What runs: image, command, environment, files, limits, healthcheck, network alias.
- * Kept apart from how it runs (components/dockerContainer.ts today, a Swarm service later)
+ * Kept apart from how it runs (components/dockerContainer.ts on one host, components/swarm/ on a cluster)
  * so that a second target can be added beside the single-host one.
  */
 export interface Workload {
@@ -52,6 +52,8 @@ export interface WorkloadFile {
     readonly mode?: string;
     /** Numeric uid that owns the file, so a non-root process can read a 0400 secret. */
     readonly owner?: string;
+    /** Holds a secret: under Swarm it becomes a Swarm secret, not a config. */
+    readonly secret?: boolean;
 }
 
 export interface Healthcheck {
