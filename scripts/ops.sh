@@ -488,8 +488,11 @@ verb_restore() {
     say "[1/4] stopping $target and the backup job ($job)"
     touched=("$target" "$job")
     no_health_wait=$job
+    local phase_started=$SECONDS
     [ ${#was_running[@]} -eq 0 ] || run docker stop "${was_running[@]}" >/dev/null
+    say "stopped in $((SECONDS - phase_started)) s"
     say "[2/4] restoring $(basename "$archive") into $data_source"
+    phase_started=$SECONDS
     # In the background, so a signal reaches on_signal at once (bash defers traps while a
     # foreground command runs) and it can stop the step cleanly.
     oneshot="clinicalbdd-restore-$stack-$service-$$"
@@ -500,7 +503,8 @@ verb_restore() {
     step_pid=""
     oneshot=""
     step_done "$rc"
-    [ "$rc" -eq 0 ] || fail "the restore step failed (code $rc, above)"
+    [ "$rc" -eq 0 ] || fail "the restore step failed (code $rc, above) after $((SECONDS - phase_started)) s"
+    say "restore step done in $((SECONDS - phase_started)) s"
     # The EXIT trap starts both (the service first, healthy, then the job) on this path as on every other.
     say "[3/4] starting $target (healthy), then [4/4] the backup job"
 }
