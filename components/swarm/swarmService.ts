@@ -73,6 +73,8 @@ export function runOnSwarm(
     return new docker.Service(
         name,
         {
+            // Stack-scoped and fixed: a service is updated in place, never replaced (only its name would force that).
+            name: `${placement.stack}-${name}`,
             labels: asLabels(labels),
             mode: run.mode === "global" ? { global: true } : { replicated: { replicas: run.mode.replicas } },
             taskSpec: {
