@@ -96,6 +96,12 @@ function load(): SteadyLoad {
     return new SteadyLoad({ baseUrl, ca, servername: "localhost", concurrency: 8, requests: steadyMix }).start();
 }
 
+/** The phases a restore prints: stop, restore step, the service healthy again. */
+const phases = (r: OpsRun) => {
+    const n = (re: RegExp) => re.exec(r.stdout)?.[1] ?? "?";
+    return `stop ${n(/stopped in (\d+) s/)} s, step ${n(/restore step done in (\d+) s/)} s, healthy ${n(/(?:grafana|prometheus)\S* is healthy after (\d+) s/)} s`;
+};
+
 const describeErrors = (r: LoadReport) =>
     [...Object.entries(r.statuses).filter(([s]) => !s.startsWith("2")), ...Object.entries(r.errors)].map(([k, v]) => `${k}×${v}`).join(" ") || "-";
 
@@ -144,8 +150,8 @@ describeEngine("the operator's verbs on a real engine", () => {
                 `opsEngine figures (stack ${stack}, deployed through ${via}; steady load: 8 clients, GET /health and POST /api/v1/analyze through nginx over TLS)`,
                 `  ${pad("restart verb", 34)}${pad("seconds", 9)}${pad("requests", 10)}${pad("failed", 8)}errors`,
                 ...restartFigures.map((f) => `  ${pad(f.verb, 34)}${pad(f.seconds.toFixed(1), 9)}${pad(f.requests, 10)}${pad(f.failed, 8)}${f.errors}`),
-                `  ${pad("restore", 44)}${pad("seconds", 9)}${pad("outcome", 36)}data checked`,
-                ...restoreFigures.map((f) => `  ${pad(f.what, 44)}${pad(f.seconds.toFixed(1), 9)}${pad(f.outcome, 36)}${f.checked}`),
+                `  ${pad("restore", 44)}${pad("seconds", 9)}${pad("outcome", 52)}data checked`,
+                ...restoreFigures.map((f) => `  ${pad(f.what, 44)}${pad(f.seconds.toFixed(1), 9)}${pad(f.outcome, 52)}${f.checked}`),
             ].join("\n"),
         );
         for (const leftover of docker(["ps", "-aq", "--filter", `name=clinicalbdd-restore-${stack}-`]).split("\n").filter(Boolean)) docker(["rm", "-f", leftover]);
@@ -230,7 +236,7 @@ describeEngine("the operator's verbs on a real engine", () => {
         addMarker("after-backup");
         expect(markers()).toEqual(["before-backup", "after-backup"]);
         const r = await ops(["restore", "latest", "--service", "grafana", "--yes"]);
-        restoreFigures.push({ what: "restore latest --service grafana", seconds: r.seconds, outcome: r.code === 0 ? "restored" : `exit ${r.code}`, checked: "marker rows in grafana.db; admin login via /api/user" });
+        restoreFigures.push({ what: "restore latest --service grafana", seconds: r.seconds, outcome: r.code === 0 ? `restored (${phases(r)})` : `exit ${r.code}`, checked: "marker rows in grafana.db; admin login via /api/user" });
         // restore.sh's own lines (checksum verified, restored into …) come on stderr.
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/verified[\s\S]*restore: grafana: restored grafana-\S+ into \/data\/grafana/) });
         expect(r.stdout).toMatch(/restore: restored grafana from grafana-\d{8}T\d{6}Z\.tar\.gz\n$/);
@@ -245,7 +251,7 @@ describeEngine("the operator's verbs on a real engine", () => {
 
     test("restore latest --service prometheus: the samples up to the backup are back, and Prometheus serves them", async () => {
         const r = await ops(["restore", "latest", "--service", "prometheus", "--yes"]);
-        restoreFigures.push({ what: "restore latest --service prometheus", seconds: r.seconds, outcome: r.code === 0 ? "restored" : `exit ${r.code}`, checked: `${promQueryText} at the backup time: ${promSamples}` });
+        restoreFigures.push({ what: "restore latest --service prometheus", seconds: r.seconds, outcome: r.code === 0 ? `restored (${phases(r)})` : `exit ${r.code}`, checked: `${promQueryText} at the backup time: ${promSamples}` });
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/verified[\s\S]*restore: prometheus: restored prometheus-\S+ into \/data\/prometheus/) });
         expect(r.stdout).toMatch(/restore: restored prometheus from prometheus-\d{8}T\d{6}Z\.tar\.gz\n$/);
         expect(await promQuery(promQueryText, backupTime)).toBe(promSamples);
