@@ -11,11 +11,11 @@
 import { execFileSync } from "child_process";
 import * as http from "http";
 import * as https from "https";
-import { freePorts } from "../../rehearsal/net";
 import { LoadReport, SteadyLoad, steadyMix } from "../../rehearsal/load";
 import { ProgramRun } from "../helpers/pulumiProgram";
 import { CONTAINER, Deployment, Step } from "./deployment";
 import * as provider from "./provider";
+import { testDeployment, TestPorts } from "./testStack";
 
 jest.setTimeout(20 * 60_000);
 
@@ -32,18 +32,11 @@ const figures: string[] = [];
 beforeAll(async () => {
     await assertDaemon();
     reportImitations();
-    const [http, tls, grafana, prometheus, alertmanager] = await freePorts("127.0.0.1", 5);
-    httpPort = http;
-    httpsPort = tls;
-    grafanaPort = grafana;
-    deployment = new Deployment(stack, {
-        replicas: "2",
-        httpPort: String(http),
-        httpsPort: String(tls),
-        grafanaPort: String(grafana),
-        prometheusPort: String(prometheus),
-        alertmanagerPort: String(alertmanager),
-    });
+    let ports: TestPorts;
+    ({ deployment, ports } = await testDeployment(stack));
+    httpPort = ports.http;
+    httpsPort = ports.https;
+    grafanaPort = ports.grafana;
     const run = await deployment.program();
     const started = Date.now();
     const steps = await deployment.up(run);

@@ -1,12 +1,9 @@
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { testDeployment } from "../engine/testStack";
 
-/**
- * The deployed platform the real-engine verb tests run against: test/engine/platform.ts's
- * deployPlatform when it is there; until then the same program deployed through
- * test/engine/deployment.ts (the provider imitation every real-engine test uses).
- */
+/** The deployed platform the real-engine verb tests run against. */
 export interface DeployedPlatform {
     /** The clinicalbdd.stack label value. */
     readonly stack: string;
@@ -22,8 +19,6 @@ export interface DeployOptions {
     readonly stack?: string;
 }
 
-type Deploy = (opts?: DeployOptions) => Promise<DeployedPlatform>;
-
 export const repoRoot = path.join(__dirname, "..", "..");
 
 /** Whether a Docker engine answers (the test command starts one). */
@@ -36,23 +31,9 @@ export function engineAnswers(): boolean {
     }
 }
 
-export async function deployForOps(opts: DeployOptions & { stack: string }): Promise<{ platform: DeployedPlatform; via: string }> {
-    if (fs.existsSync(path.join(repoRoot, "test", "engine", "platform.ts"))) {
-        const { deployPlatform } = require("../engine/platform") as { deployPlatform: Deploy };
-        return { platform: await deployPlatform(opts), via: "test/engine/platform.ts (deployPlatform)" };
-    }
-    const { Deployment } = require("../engine/deployment");
-    const { freePorts } = require("../../rehearsal/net") as { freePorts: (host: string, count: number) => Promise<number[]> };
-    const [http, tls, grafana, prometheus, alertmanager] = await freePorts("127.0.0.1", 5);
-    const deployment = new Deployment(opts.stack, {
-        replicas: "2",
-        httpPort: String(http),
-        httpsPort: String(tls),
-        grafanaPort: String(grafana),
-        prometheusPort: String(prometheus),
-        alertmanagerPort: String(alertmanager),
-        ...(opts.config ?? {}),
-    });
+/** The program deployed on the engine for the verbs' tests, through test/engine's provider imitation. */
+export async function deployForOps(opts: DeployOptions & { stack: string }): Promise<DeployedPlatform> {
+    const { deployment, ports } = await testDeployment(opts.stack, opts.config);
     try {
         await deployment.up(await deployment.program());
     } catch (error) {
@@ -60,11 +41,8 @@ export async function deployForOps(opts: DeployOptions & { stack: string }): Pro
         throw error;
     }
     const containers: Record<string, string> = {};
-    for (const c of deployment.containers() as { name: string; dockerName: string }[]) containers[c.name] = c.dockerName;
-    return {
-        platform: { stack: opts.stack, containers, healthUrl: `https://localhost:${tls}/health`, destroy: () => deployment.destroy() },
-        via: "test/engine/deployment.ts (test/engine/platform.ts not there yet)",
-    };
+    for (const c of deployment.containers()) containers[c.name] = c.dockerName;
+    return { stack: opts.stack, containers, healthUrl: `https://localhost:${ports.https}/health`, destroy: () => deployment.destroy() };
 }
 
 export function docker(args: readonly string[], timeoutMs = 120_000): string {
