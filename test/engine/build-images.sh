@@ -43,16 +43,8 @@ else
     [[ "${DOCKER_BUILDKIT:-}" == 1 ]] || export DOCKER_BUILDKIT=0
 fi
 
-# The default of a config key in Pulumi.yaml: "  key:" at two spaces, then "    default: value".
-pulumi_default() {
-    awk -v key="$1" '
-        /^  [A-Za-z0-9_]+:/ { current = $1; sub(":$", "", current) }
-        current == key && /^    default:/ {
-            sub(/^    default:[ ]*/, ""); gsub(/^["'\'']|["'\'']$/, ""); print; exit
-        }' "$root/Pulumi.yaml"
-}
-# The image a Dockerfile starts FROM (its first FROM line).
-from_of() { awk 'toupper($1) == "FROM" { print $2; exit }' "$1"; }
+# shellcheck source=test/engine/image-names.sh
+source "$here/image-names.sh"
 
 label_of() { docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true; }
 hash_inputs() { # text paths... → one sha256 over the text and every file's name and content

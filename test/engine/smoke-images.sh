@@ -16,14 +16,8 @@ work="$(mktemp -d "/tmp/$run_id.XXXXXX")"
 failures=()
 engine_issues=()
 
-pulumi_default() {
-    awk -v key="$1" '
-        /^  [A-Za-z0-9_]+:/ { current = $1; sub(":$", "", current) }
-        current == key && /^    default:/ {
-            sub(/^    default:[ ]*/, ""); gsub(/^["'\'']|["'\'']$/, ""); print; exit
-        }' "$root/Pulumi.yaml"
-}
-from_of() { awk 'toupper($1) == "FROM" { print $2; exit }' "$1"; }
+# shellcheck source=test/engine/image-names.sh
+source "$here/image-names.sh"
 
 cleanup() {
     local ids
