@@ -16,7 +16,8 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages: real servers and validators. Installed only when missing.
 debian_packages=(nginx prometheus prometheus-alertmanager prometheus-node-exporter
-    prometheus-blackbox-exporter prometheus-nginx-exporter dnsmasq wrk shellcheck openssl sqlite3)
+    prometheus-blackbox-exporter prometheus-nginx-exporter dnsmasq wrk shellcheck openssl sqlite3
+    docker.io debootstrap)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -28,6 +29,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The Docker engine and the images, in the background while the toolchains install: mostly
+# waiting on downloads, and the longest of the set-up steps.
+step "Docker engine and the images the program runs, in the background (log below when done)"
+(bash scripts/docker-engine.sh && bash test/engine/build-images.sh) >"$results/engine.log" 2>&1 &
+engine_setup=$!
 
 # actionlint, pinned, from the Go module proxy.
 actionlint_version=v1.7.12
@@ -47,11 +54,11 @@ step "Python venv for app/ (app/requirements-dev.txt)"
 [ -x app/.venv/bin/python ] || python3 -m venv app/.venv
 app/.venv/bin/pip install --quiet --disable-pip-version-check -r app/requirements-dev.txt
 
-step "Docker engine (Debian's docker.io, started here when none answers)"
-bash scripts/docker-engine.sh
-
-step "images the program runs, built offline (test/engine/build-images.sh; imitations are labelled)"
-bash test/engine/build-images.sh
+step "Docker engine (Debian's docker.io, started here when none answers) and the images, built offline (test/engine/build-images.sh; imitations are labelled)"
+engine_status=0
+wait "$engine_setup" || engine_status=$?
+cat "$results/engine.log"
+[ "$engine_status" -eq 0 ] || fail "the Docker engine or the images could not be set up (exit $engine_status)"
 
 status=0
 step "tsc --noEmit (strict)"
