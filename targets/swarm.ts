@@ -159,7 +159,8 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
             pulumi.output(metricsVolume),
             archivesVolume ? pulumi.output(archivesVolume) : undefined,
         ),
-        stateful,
+        // Healthy only after its first run (minutes): waiting would hold every `pulumi up`; BackupTooOld watches it.
+        { ...stateful, waitForConvergence: false },
     );
 
     const exporters = exporterWorkloads({

@@ -31,6 +31,8 @@ export interface SwarmRunOptions {
     readonly publishMode?: "host" | "ingress";
     /** Reserve the limits on the node, so the scheduler never packs more tasks than it can run; default false. */
     readonly reserveLimits?: boolean;
+    /** Whether `pulumi up` waits for convergence; default true for replicated services (global ones cannot). */
+    readonly waitForConvergence?: boolean;
     /** Replaces the image's entrypoint (e.g. a step before the server starts); default the image's. */
     readonly entrypoint?: readonly string[];
 }
@@ -97,7 +99,7 @@ export function runOnSwarm(
                     mounts: [
                         ...(workload.volumes ?? []).map((v) => ({ type: "volume", source: v.volumeName, target: v.containerPath, readOnly: v.readOnly ?? false })),
                         ...(workload.hostMounts ?? []).map((m) => ({ type: "bind", source: m.hostPath, target: m.containerPath, readOnly: m.readOnly ?? true })),
-                        ...Object.entries(workload.tmpfs ?? {}).map(([target, options]) => ({ type: "tmpfs", target, tmpfsOptions: { sizeBytes: tmpfsBytes(options) } })),
+                        ...Object.entries(workload.tmpfs ?? {}).map(([target, options]) => ({ type: "tmpfs", target, readOnly: false, tmpfsOptions: { sizeBytes: tmpfsBytes(options) } })),
                     ],
                     configs: files.configs,
                     secrets: files.secrets,
@@ -121,7 +123,7 @@ export function runOnSwarm(
                 ports: publicPorts.map((p) => ({ targetPort: p.internal, publishedPort: p.external, protocol: "tcp", publishMode: run.publishMode ?? "host" })),
             },
             // Global services have no replica count to converge on (the provider refuses it).
-            convergeConfig: run.mode === "global" ? undefined : { delay: swarmDuration(7), timeout: swarmDuration(convergeTimeoutSeconds) },
+            convergeConfig: run.mode === "global" || run.waitForConvergence === false ? undefined : { delay: swarmDuration(7), timeout: swarmDuration(convergeTimeoutSeconds) },
         },
         opts,
     );

@@ -7,18 +7,24 @@
  * (@pulumi/command runs `create` again when its inputs change). Replaced and removed
  * resources are deleted at the end, as Pulumi does.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import type { CustomResourceOptions } from "@pulumi/pulumi";
 import Docker from "dockerode";
 import { DeclaredResource, ProgramRun, runProgram } from "../helpers/pulumiProgram";
 import * as provider from "./provider";
 import { RealOutputs } from "./realOutputs";
+import * as swarm from "./swarmProvider";
 
 export const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 const NETWORK = "docker:index/network:Network";
 const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 const COMMAND = "command:local:Command";
+export const SERVICE = "docker:index/service:Service";
+const SECRET = "docker:index/secret:Secret";
+const CONFIG = "docker:index/serviceConfig:ServiceConfig";
+/** Swarm objects: they reference each other by the IDs the mocks hand out ("<name>-id"), swapped for the engine's. */
+const SWARM_TYPES = [SERVICE, SECRET, CONFIG];
 
 export type Action = "create" | "update" | "replace" | "delete" | "run";
 
@@ -34,8 +40,10 @@ interface Live {
     resource: DeclaredResource;
     /** The engine's name of a container, volume or network. */
     dockerName?: string;
-    /** The engine's ID of a container. */
+    /** The engine's ID of a container, network, service, secret or config. */
     id?: string;
+    /** A service's inputs with the engine's IDs in place of the mocks' (what was sent). */
+    sent?: Record<string, any>;
 }
 
 const keyOf = (r: DeclaredResource) => `${r.type}::${r.name}`;
@@ -61,39 +69,23 @@ export class Deployment {
         const steps: Step[] = [];
         const deleteAtEnd: Live[] = [];
         const order = dependencyOrder(next, this.stack);
+        const deps = dependencies(next, this.stack);
+        // As Pulumi's step executor: a resource's step starts once its dependencies' steps
+        // are done, independent steps run at once, and no new step starts after a failure.
+        const finished = new Map<DeclaredResource, Promise<void>>();
+        let failure: unknown;
         for (const resource of order) {
-            const key = keyOf(resource);
-            const prev = this.live.get(key);
-            const started = Date.now();
-            const record = (action: Action, detail: string) => steps.push({ action, resource: resource.name, detail, seconds: (Date.now() - started) / 1000 });
-            if (!prev) {
-                this.live.set(key, await this.create(resource));
-                if (isEngineResource(resource)) record("create", this.live.get(key)?.dockerName ?? "");
-                continue;
-            }
-            const changed = changedFields(prev.resource, resource);
-            if (changed.length === 0) {
-                this.live.set(key, { ...prev, resource });
-                continue;
-            }
-            if (resource.type === COMMAND) {
-                await this.runCommand(resource);
-                this.live.set(key, { resource });
-                record("run", changed.join(", "));
-            } else if (resource.type === CONTAINER && !changed.some((f) => provider.containerSchema[f]?.forceNew)) {
-                await this.updateContainer(prev, resource);
-                this.live.set(key, { ...prev, resource });
-                record("update", changed.join(", "));
-            } else if (isEngineResource(resource)) {
-                const deleteFirst = (resource.opts as CustomResourceOptions).deleteBeforeReplace === true;
-                if (deleteFirst) await this.delete(prev);
-                else deleteAtEnd.push(prev);
-                this.live.set(key, await this.create(resource));
-                record("replace", `${changed.join(", ")}${deleteFirst ? " (delete first)" : ""}`);
-            } else {
-                this.live.set(key, { resource });
-            }
+            const before = [...(deps.get(resource) ?? [])].map((d) => finished.get(d));
+            finished.set(
+                resource,
+                Promise.all(before).then(async () => {
+                    if (failure !== undefined) return;
+                    await this.step(resource, steps, deleteAtEnd).catch((error) => (failure ??= error));
+                }),
+            );
         }
+        await Promise.all(finished.values());
+        if (failure !== undefined) throw failure;
         const wanted = new Set(order.map(keyOf));
         const removed = [...this.live.entries()].filter(([key]) => !wanted.has(key)).reverse();
         for (const old of [...deleteAtEnd.reverse(), ...removed.map(([, live]) => live)]) {
@@ -104,6 +96,47 @@ export class Deployment {
         for (const [key] of removed) this.live.delete(key);
         this.current = next;
         return steps;
+    }
+
+    /** Plans and applies one resource against what is deployed: create, update, replace or nothing. */
+    private async step(resource: DeclaredResource, steps: Step[], deleteAtEnd: Live[]): Promise<void> {
+        const key = keyOf(resource);
+        const prev = this.live.get(key);
+        const started = Date.now();
+        const record = (action: Action, detail: string) => steps.push({ action, resource: resource.name, detail, seconds: (Date.now() - started) / 1000 });
+        if (!prev) {
+            this.live.set(key, await this.create(resource));
+            if (isEngineResource(resource)) record("create", this.live.get(key)?.dockerName ?? "");
+            return;
+        }
+        const changed = changedFields(prev.resource, resource);
+        if (changed.length === 0) {
+            this.live.set(key, { ...prev, resource });
+            return;
+        }
+        if (resource.type === COMMAND) {
+            await this.runCommand(resource);
+            this.live.set(key, { resource });
+            record("run", changed.join(", "));
+        } else if (resource.type === SERVICE && !changed.includes("name")) {
+            // Every field of a service but its name is updated in place: a rolling update, waited for.
+            const sent = this.withLiveIds(resource.inputs);
+            await swarm.updateService(this.docker, prev.id as string, sent);
+            this.live.set(key, { ...prev, resource, sent });
+            record("update", changed.join(", "));
+        } else if (resource.type === CONTAINER && !changed.some((f) => provider.containerSchema[f]?.forceNew)) {
+            await this.updateContainer(prev, resource);
+            this.live.set(key, { ...prev, resource });
+            record("update", changed.join(", "));
+        } else if (isEngineResource(resource)) {
+            const deleteFirst = (resource.opts as CustomResourceOptions).deleteBeforeReplace === true;
+            if (deleteFirst) await this.delete(prev);
+            else deleteAtEnd.push(prev);
+            this.live.set(key, await this.create(resource));
+            record("replace", `${changed.join(", ")}${deleteFirst ? " (delete first)" : ""}`);
+        } else {
+            this.live.set(key, { resource });
+        }
     }
 
     /** The engine's name of the live container declared as `resourceName`. */
@@ -131,8 +164,8 @@ export class Deployment {
         switch (resource.type) {
             case NETWORK: {
                 const name = dockerNameOf(resource, this.stack);
-                await provider.createNetwork(this.docker, name, resource.inputs);
-                return { resource, dockerName: name };
+                const { id } = await provider.createNetwork(this.docker, name, resource.inputs);
+                return { resource, dockerName: name, id };
             }
             case VOLUME: {
                 const name = dockerNameOf(resource, this.stack);
@@ -154,6 +187,14 @@ export class Deployment {
             case COMMAND:
                 await this.runCommand(resource);
                 return { resource };
+            case SECRET:
+                return { resource, dockerName: resource.inputs.name, id: await swarm.createSecret(this.docker, resource.inputs) };
+            case CONFIG:
+                return { resource, dockerName: resource.inputs.name, id: await swarm.createConfig(this.docker, resource.inputs) };
+            case SERVICE: {
+                const sent = this.withLiveIds(resource.inputs);
+                return { resource, dockerName: resource.inputs.name, id: await swarm.createService(this.docker, sent), sent };
+            }
             default:
                 return { resource };
         }
@@ -173,6 +214,9 @@ export class Deployment {
         const { resource, dockerName } = live;
         if (!dockerName) return;
         if (resource.type === CONTAINER) await provider.deleteContainer(this.docker, dockerName, resource.inputs);
+        else if (resource.type === SERVICE) await swarm.deleteService(this.docker, live.id as string, resource.inputs);
+        else if (resource.type === SECRET) await this.docker.getSecret(live.id as string).remove();
+        else if (resource.type === CONFIG) await (this.docker as any).getConfig(live.id as string).remove();
         else if (resource.type === NETWORK) await provider.deleteNetwork(this.docker, dockerName);
         else if (resource.type === VOLUME && !(keepRetained && resource.opts.retainOnDelete)) await provider.deleteVolume(this.docker, dockerName);
     }
@@ -180,15 +224,34 @@ export class Deployment {
     /** As @pulumi/command's local.Command: `sh -c create` in `dir`, with `stdin`; a non-zero exit fails the update. */
     private async runCommand(resource: DeclaredResource): Promise<void> {
         const { create, dir, stdin } = resource.inputs;
-        const result = spawnSync("sh", ["-c", create], { cwd: dir, input: this.withLiveNames(String(stdin ?? "")), encoding: "utf8", timeout: 300_000 });
-        if (result.status !== 0) {
-            throw new Error(`${resource.name}: command failed (${result.status}): ${result.stderr}`);
-        }
-        this.commandLog.push(`${resource.name}: ${result.stderr.trim()}`);
+        // Asynchronous, so other steps and a test's load generator go on meanwhile.
+        const child = spawn("sh", ["-c", create], { cwd: dir, stdio: ["pipe", "ignore", "pipe"], timeout: 300_000 });
+        let stderr = "";
+        child.stderr.on("data", (chunk) => (stderr += chunk));
+        child.stdin.end(this.withLiveNames(String(stdin ?? "")));
+        const code = await new Promise<number | null>((resolve, reject) => child.on("error", reject).on("close", resolve));
+        if (code !== 0) throw new Error(`${resource.name}: command failed (${code}): ${stderr}`);
+        this.commandLog.push(`${resource.name}: ${stderr.trim()}`);
     }
 
     /** What the commands printed, in order (docker-files.js says what it wrote and reloaded). */
     readonly commandLog: string[] = [];
+
+    /** Every live service: resource name, engine ID, and the inputs sent (engine IDs in place). */
+    services(): { name: string; id: string; sent: Record<string, any> }[] {
+        return [...this.live.values()]
+            .filter((l) => l.resource.type === SERVICE && l.id)
+            .map((l) => ({ name: l.resource.name, id: l.id as string, sent: l.sent as Record<string, any> }));
+    }
+
+    /** The IDs the mocks handed out ("<name>-id") for networks and Swarm objects, replaced by the engine's. */
+    private withLiveIds(inputs: Record<string, any>): Record<string, any> {
+        let text = JSON.stringify(inputs);
+        for (const live of this.live.values()) {
+            if (live.id && (live.resource.type === NETWORK || SWARM_TYPES.includes(live.resource.type))) text = text.split(`"${live.resource.name}-id"`).join(`"${live.id}"`);
+        }
+        return JSON.parse(text);
+    }
 
     /** Container IDs the mocks handed out (`"<name>-id"`) replaced by the live engine names. */
     private withLiveNames(text: string): string {
@@ -201,7 +264,7 @@ export class Deployment {
 
 /** Volumes, networks and containers the deployment creates on the engine (the rest are values or commands). */
 function isEngineResource(r: DeclaredResource): boolean {
-    return r.type === CONTAINER || r.type === VOLUME || r.type === NETWORK || r.type === REMOTE_IMAGE;
+    return r.type === CONTAINER || r.type === VOLUME || r.type === NETWORK || r.type === REMOTE_IMAGE || SWARM_TYPES.includes(r.type);
 }
 
 function dockerNameOf(r: DeclaredResource, stack: string): string {
@@ -221,12 +284,27 @@ function changedFields(prev: DeclaredResource, next: DeclaredResource): string[]
     return fields.sort();
 }
 
-/**
- * The resources in an order the engine could create them: after what they explicitly
- * depend on (a component stands for all its descendants) and after the volumes, networks,
- * pulled images and containers their inputs name; otherwise in declaration order.
- */
+/** The resources in an order the engine could create them one by one: each after its dependencies, otherwise in declaration order. */
 export function dependencyOrder(run: ProgramRun, stack: string): DeclaredResource[] {
+    const deps = dependencies(run, stack);
+    const ordered: DeclaredResource[] = [];
+    const done = new Set<DeclaredResource>();
+    const visit = (r: DeclaredResource, path: DeclaredResource[]) => {
+        if (done.has(r)) return;
+        if (path.includes(r)) throw new Error(`dependency cycle: ${[...path, r].map((x) => x.name).join(" → ")}`);
+        for (const d of deps.get(r) ?? []) visit(d, [...path, r]);
+        done.add(r);
+        ordered.push(r);
+    };
+    for (const r of run.resources) visit(r, []);
+    return ordered;
+}
+
+/**
+ * What each resource waits for: what it explicitly depends on (a component stands for all
+ * its descendants), and the volumes, networks, pulled images and containers its inputs name.
+ */
+export function dependencies(run: ProgramRun, stack: string): Map<DeclaredResource, Set<DeclaredResource>> {
     const ancestors = (r: DeclaredResource): string[] => {
         const names: string[] = [];
         for (let p = (r.opts.parent as any) ?? undefined; p; p = p.__parentResource) names.push(p.__name);
@@ -242,22 +320,12 @@ export function dependencyOrder(run: ProgramRun, stack: string): DeclaredResourc
             // A command's stdin is JSON text itself: search it as it is.
             const text = r.type === COMMAND ? String(r.inputs.stdin ?? "") : JSON.stringify(r.inputs);
             const referenced =
-                (other.type === CONTAINER && text.includes(`"${other.name}-id"`)) ||
+                ((other.type === CONTAINER || other.type === NETWORK || SWARM_TYPES.includes(other.type)) && text.includes(`"${other.name}-id"`)) ||
                 ((other.type === VOLUME || other.type === NETWORK) && text.includes(`"${dockerNameOf(other, stack)}"`)) ||
                 (other.type === REMOTE_IMAGE && r.type === CONTAINER && r.inputs.image === other.inputs.name);
             if (named || referenced) set.add(other);
         }
         deps.set(r, set);
     }
-    const ordered: DeclaredResource[] = [];
-    const done = new Set<DeclaredResource>();
-    const visit = (r: DeclaredResource, path: DeclaredResource[]) => {
-        if (done.has(r)) return;
-        if (path.includes(r)) throw new Error(`dependency cycle: ${[...path, r].map((x) => x.name).join(" → ")}`);
-        for (const d of deps.get(r) ?? []) visit(d, [...path, r]);
-        done.add(r);
-        ordered.push(r);
-    };
-    for (const r of run.resources) visit(r, []);
-    return ordered;
+    return deps;
 }

@@ -1,0 +1,236 @@
+/**
+ * The Swarm target on a real single-node Swarm (`docker swarm init` of the test command's own
+ * engine when it is not in one already): every service, secret and config the program declares
+ * with `platform: swarm` is created through the Engine API as @pulumi/docker creates them
+ * (test/engine/swarmProvider.ts), in dependency order, waiting for convergence; then healthUrl
+ * through nginx, the read-back of every service against what was sent, a second `up` that
+ * changes nothing, and scale, certificate rotation and a new nginx.conf under steady load,
+ * counting failed requests. This engine has no IPVS (no routing mesh), so nginx publishes in
+ * host mode: the target's default.
+ */
+import { execFileSync } from "child_process";
+import * as https from "https";
+import { freePorts } from "../rehearsal/net";
+import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
+import { ProgramRun } from "./helpers/pulumiProgram";
+import { Deployment, SERVICE, Step } from "./engine/deployment";
+import * as swarm from "./engine/swarmProvider";
+
+jest.setTimeout(20 * 60_000);
+
+const stack = `swarm${process.pid}`;
+let deployment: Deployment;
+let httpsPort: number;
+let createdSwarm = false;
+let nodeId = "";
+const figures: string[] = [];
+const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8" }).trim();
+
+beforeAll(async () => {
+    if (docker("info", "--format", "{{.Swarm.LocalNodeState}}") !== "active") {
+        docker("swarm", "init", "--advertise-addr", "127.0.0.1");
+        createdSwarm = true;
+    }
+    nodeId = docker("info", "--format", "{{.Swarm.NodeID}}");
+    docker("node", "update", "--label-add", "clinicalbdd.data=true", "--label-add", "clinicalbdd.edge=true", nodeId);
+    const [http, tls] = await freePorts("127.0.0.1", 2);
+    httpsPort = tls;
+    deployment = new Deployment(stack, {
+        platform: "swarm",
+        // Built on this engine by the one-host test's docker.Image (test/engine/build-images.sh for the base).
+        appImage: "clinical-bdd-creator-app:local",
+        replicas: "2",
+        // Two CPUs here: the reservations of three replicas plus a start-first fourth must fit.
+        appMemoryMb: "512",
+        appCpus: "0.4",
+        httpPort: String(http),
+        httpsPort: String(tls),
+    });
+    const started = Date.now();
+    const steps = await deployment.up(await deployment.program());
+    figures.push(`first pulumi up, nothing to converged: ${((Date.now() - started) / 1000).toFixed(1)} s (${steps.filter((s) => s.action === "create").length} resources created)`);
+});
+
+afterAll(async () => {
+    console.log(`Swarm real-engine figures (stack ${stack}):\n  ${figures.join("\n  ")}`);
+    await deployment?.destroy();
+    // Swarm creates the local volumes on first use; the program does not own them.
+    const volumes = docker("volume", "ls", "--quiet", "--filter", `name=clinical-bdd-creator-${stack}-`).split("\n").filter(Boolean);
+    for (const v of volumes) spawnQuiet("volume", "rm", v);
+    if (nodeId) spawnQuiet("node", "update", "--label-rm", "clinicalbdd.data", "--label-rm", "clinicalbdd.edge", nodeId);
+    if (createdSwarm) spawnQuiet("swarm", "leave", "--force");
+});
+
+describe("the first pulumi up on a real Swarm", () => {
+    test("every service converges: each task running (global services too, which the provider does not wait for)", async () => {
+        const declared = (deployment.current as ProgramRun).byType(SERVICE).map((r) => r.name).sort();
+        expect(deployment.services().map((s) => s.name).sort()).toEqual(declared);
+        const deadline = Date.now() + 120_000;
+        let pending: string[] = [];
+        do {
+            pending = [];
+            for (const s of deployment.services()) {
+                const want = s.sent.mode.global ? 1 : s.sent.mode.replicated.replicas;
+                const running = docker("service", "ps", s.sent.name, "--filter", "desired-state=running", "--format", "{{.CurrentState}}").split("\n").filter((l) => l.startsWith("Running")).length;
+                if (running !== want) pending.push(`${s.name}: ${running}/${want}`);
+            }
+            if (pending.length > 0) await sleep(2000);
+        } while (pending.length > 0 && Date.now() < deadline);
+        expect(pending).toEqual([]);
+    });
+
+    test("healthUrl answers the app's health JSON through nginx over TLS", async () => {
+        const health = await get(`https://127.0.0.1:${httpsPort}/health`);
+        expect(health.status).toBe(200);
+        expect(JSON.parse(health.body)).toMatchObject({ status: "ok" });
+    });
+
+    test("every service reads back as sent, so the next pulumi up has nothing to change", async () => {
+        const problems: string[] = [];
+        for (const s of deployment.services()) {
+            for (const diff of swarm.diffService(s.sent, await swarm.readService(deployment.docker, s.id))) problems.push(`${s.name}: ${diff}`);
+        }
+        expect(problems).toEqual([]);
+    });
+
+    test("a second pulumi up with no config change plans and does nothing", async () => {
+        expect(await deployment.up(await deployment.program())).toEqual([]);
+    });
+});
+
+describe("config changes under steady load", () => {
+    const underLoad = async (label: string, config: Record<string, string>): Promise<{ steps: Step[]; report: LoadReport }> => {
+        const next = await deployment.program(config);
+        const ca = [certificateOf(deployment.current as ProgramRun), certificateOf(next)].join("\n");
+        const load = new SteadyLoad({ baseUrl: `https://127.0.0.1:${httpsPort}`, ca, servername: "localhost", concurrency: 8, requests: steadyMix }).start();
+        await sleep(1500);
+        const started = Date.now();
+        const steps = await deployment.up(next);
+        const seconds = (Date.now() - started) / 1000;
+        // The provider does not wait for global services (nginx in host mode): the load runs on until they have rolled too.
+        const settledAfter = await settled();
+        await sleep(3000);
+        const report = await load.stop();
+        figures.push(
+            `${label}: ${report.ok} ok, ${report.failed} failed, ${report.retriedOnClosedConnection} re-sent; up took ${seconds.toFixed(1)} s, every task settled ${settledAfter.toFixed(1)} s later: ` +
+                steps.map((s) => `${s.action} ${s.resource}`).join(", ") +
+                (report.failed > 0 ? `\n    failures: ${JSON.stringify(report.errors)} ${JSON.stringify(report.statuses)}` : ""),
+        );
+        return { steps, report };
+    };
+    const names = (steps: Step[], action: string) => steps.filter((s) => s.action === action).map((s) => s.resource).sort();
+
+    test("replicas 2 → 3: the app service scales (and the replica alert's rules roll Prometheus): 0 failed requests", async () => {
+        const { steps, report } = await underLoad("replicas 2 → 3", { replicas: "3" });
+        expect(names(steps, "update")).toEqual(["app", "metrics-prometheus"]);
+        expectNoFailures(report);
+    });
+
+    test("replicas 3 → 2: 0 failed requests", async () => {
+        const { steps, report } = await underLoad("replicas 3 → 2", { replicas: "2" });
+        expect(names(steps, "update")).toEqual(["app", "metrics-prometheus"]);
+        expectNoFailures(report);
+    });
+
+    // One edge node in host mode: nginx is stop-first (its successor could not bind 80/443), so each
+    // nginx change refuses connections while it restarts. These tests measure that window; zero
+    // needs two edge nodes behind a balancer, or swarmPublishMode=ingress (no IPVS on this kernel).
+    test("tlsRotation 0 → 1: a new key secret and certificate config, nginx updated (not replaced), serving the new certificate; failures only refused or reset connections while the one edge nginx restarts", async () => {
+        const { steps, report } = await underLoad("tlsRotation 0 → 1", { tlsRotation: "1" });
+        expect(names(steps, "update")).toEqual(["front-door-nginx"]);
+        expect(names(steps, "replace")).toEqual(["front-door-nginx-cert.pem", "front-door-nginx-key.pem"]);
+        expect(servedCertificate(httpsPort)).toBe(normalise(certificateOf(deployment.current as ProgramRun)));
+        expectOnlyRestartFailures(report);
+    });
+
+    test("a new nginx.conf (maxBodyMb 2 → 10): a new config, nginx and the app rolled, the app with no failure; failures only while the one edge nginx restarts", async () => {
+        const { steps, report } = await underLoad("maxBodyMb 2 → 10 (nginx.conf + app env)", { tlsRotation: "1", maxBodyMb: "10" });
+        expect(names(steps, "update")).toEqual(["app", "front-door-nginx"]);
+        expect(names(steps, "replace")).toEqual(["front-door-nginx-nginx.conf"]);
+        expectOnlyRestartFailures(report);
+    });
+
+    test("an app-only change (appMemoryMb 512 → 640) rolls the app start-first, waited for: 0 failed requests", async () => {
+        const { steps, report } = await underLoad("appMemoryMb 512 → 640 (app only, start-first)", { tlsRotation: "1", maxBodyMb: "10", appMemoryMb: "640" });
+        expect(names(steps, "update")).toEqual(["app"]);
+        expectNoFailures(report);
+    });
+});
+
+describe("pulumi up fails, naming the service and the task error, when a service does not converge", () => {
+    test("an unschedulable constraint: did not converge after the timeout, the reason named, the service deleted", async () => {
+        const inputs = { ...(deployment.services().find((s) => s.name === "exporters-blackbox-exporter")?.sent as Record<string, any>) };
+        inputs.name = `${stack}-unschedulable`;
+        inputs.taskSpec = { ...inputs.taskSpec, placement: { constraints: ["node.labels.clinicalbdd.nowhere==true"] } };
+        inputs.convergeConfig = { delay: "1s", timeout: "15s" };
+        await expect(swarm.createService(deployment.docker, inputs)).rejects.toThrow(/did not converge after 15s \(service swarm\d+-unschedulable: task: no suitable node/);
+        expect(docker("service", "ls", "--quiet", "--filter", `name=${inputs.name}`)).toBe("");
+    });
+});
+
+/** Seconds until no service is updating and every service runs its desired tasks, each healthy. */
+async function settled(): Promise<number> {
+    const started = Date.now();
+    const deadline = started + 300_000;
+    for (;;) {
+        let busy = false;
+        for (const s of deployment.services()) {
+            const info = await deployment.docker.getService(s.id).inspect();
+            if (info.UpdateStatus?.State === "updating" || info.UpdateStatus?.State === "rollback_started") busy = true;
+            const want = s.sent.mode.global ? 1 : s.sent.mode.replicated.replicas;
+            const tasks = (await deployment.docker.listTasks({ filters: { service: [s.id], "desired-state": ["running"] } })) as any[];
+            if (tasks.length !== want || tasks.some((t) => t.Status?.State !== "running")) busy = true;
+        }
+        // The backup job turns healthy only after its first run, minutes later; it serves no request.
+        const starting = docker("ps", "--filter", `label=clinicalbdd.stack=${stack}`, "--filter", "health=starting", "--format", '{{.Label "clinicalbdd.service"}}')
+            .split("\n")
+            .filter((service) => service !== "" && service !== "backup");
+        if (!busy && starting.length === 0) return (Date.now() - started) / 1000;
+        if (Date.now() > deadline) throw new Error("the services did not settle within 5 minutes");
+        await sleep(1000);
+    }
+}
+
+/** Every failure is a connection refused or reset (nginx not listening), never an error status. */
+function expectOnlyRestartFailures(report: LoadReport): void {
+    expect(report.ok).toBeGreaterThan(0);
+    expect(Object.keys(report.statuses).filter((status) => status !== "200")).toEqual([]);
+    expect(Object.keys(report.errors).filter((e) => !["ECONNREFUSED", "ECONNRESET"].includes(e))).toEqual([]);
+}
+
+function expectNoFailures(report: LoadReport): void {
+    expect({ ok: report.ok > 0, failed: report.failed, failures: report.failures }).toEqual({ ok: true, failed: 0, failures: [] });
+}
+
+/** The certificate the program hands nginx: the content of its certificate config. */
+function certificateOf(run: ProgramRun): string {
+    const config = run.byType("docker:index/serviceConfig:ServiceConfig").find((c) => c.name === "front-door-nginx-cert.pem");
+    return Buffer.from(config?.inputs.data, "base64").toString("utf8");
+}
+
+function servedCertificate(port: number): string {
+    return normalise(execFileSync("sh", ["-c", `openssl s_client -connect 127.0.0.1:${port} -servername localhost </dev/null 2>/dev/null | openssl x509`], { encoding: "utf8" }));
+}
+
+function spawnQuiet(...args: string[]): void {
+    try {
+        execFileSync("docker", args, { stdio: "ignore" });
+    } catch {
+        // clean-up: best effort
+    }
+}
+
+const normalise = (pem: string) => pem.replace(/\s+/g, "");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function get(url: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        https
+            .get(url, { rejectUnauthorized: false, servername: "localhost", headers: { Host: "localhost", Accept: "application/json" } }, (res) => {
+                let body = "";
+                res.on("data", (c) => (body += c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            })
+            .on("error", reject);
+    });
+}
