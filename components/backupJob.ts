@@ -63,8 +63,12 @@ export class BackupJob extends pulumi.ComponentResource {
         const image = buildLocalImage(`${name}-image`, "clinical-bdd-creator-backup:local", context, this);
         const metrics = new docker.Volume(`${name}-metrics`, {}, { parent: this });
         const archives = s.hostPath ? undefined : dataVolume(`${name}-archives`, args.backupVolumeName, args.retainVolume, this);
+        // The job's own container waits for what the job was declared to depend on (Prometheus and
+        // Grafana): the engine runs independent steps at once, and a data volume first mounted by
+        // this root container would be initialised root-owned, which Prometheus cannot write.
         const container = runOnDocker(`${name}-job`, backupWorkload(args, image, metrics.name, archives?.name), args.placement, {
             parent: this,
+            dependsOn: opts?.dependsOn,
         });
         this.containerName = container.name;
         this.metricsVolumeName = metrics.name;
