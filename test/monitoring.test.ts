@@ -20,7 +20,7 @@ import {
 } from "../components/grafanaProvisioning";
 import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../components/prometheusConfig";
 import { parseSettings, Settings } from "../components/settings";
-import { dockerScrapeTargets, ScrapeTargets } from "../components/topology";
+import { dockerScrapeTargets, ScrapeTargets, swarmScrapeTargets } from "../components/topology";
 import {
     appMetricNames,
     dashboardExprs,
@@ -85,6 +85,7 @@ function subdir(name: string): string {
 describe("prometheus.yml and the alert rules, checked by Debian's promtool", () => {
     const cases: [string, Settings, ScrapeTargets][] = [
         ["Docker targets, defaults", defaults, dockerScrapeTargets()],
+        ["Swarm targets (tasks.<service> by DNS), platform=swarm", settingsWith({ platform: "swarm", appImage: "registry.example.org/clinical-bdd:1.2.0" }), swarmScrapeTargets()],
         ["loopback targets without cAdvisor, replicas=3", settingsWith({ replicas: "3", tlsRenewBeforeDays: "14" }), loopbackTargets],
     ];
     test.each(cases)("%s: promtool check config accepts it and the rules it loads", (label, settings, targets) => {
