@@ -3,21 +3,21 @@
 # `platform` is swarm). Services are found by the clinicalbdd.stack and clinicalbdd.service
 # labels the program puts on them; run on a manager node. No `docker exec` into tasks: every
 # change of files is a new config or secret and a rolling update through `pulumi up`.
-# Expects from ops.sh: STACK (the stack name), say, fail, pulumi_up, bump_and_up.
+# Expects from ops.sh: $stack (the stack name), say and fail.
 
 # The Swarm service of one part of the platform (app, nginx, prometheus, grafana, backup, …).
 swarm_service() {
   local name
-  name=$(docker service ls --quiet --filter "label=clinicalbdd.stack=${STACK}" --filter "label=clinicalbdd.service=$1" --format '{{.Name}}')
-  [ -n "$name" ] || fail "no Swarm service for $1 in stack ${STACK} (is this a manager of the stack's cluster?)"
+  name=$(docker service ls --quiet --filter "label=clinicalbdd.stack=${stack:?set by ops.sh}" --filter "label=clinicalbdd.service=$1" --format '{{.Name}}')
+  [ -n "$name" ] || fail "no Swarm service for $1 in stack ${stack:?set by ops.sh} (is this a manager of the stack's cluster?)"
   printf '%s\n' "$name"
 }
 
 # Every service of the stack: desired and running tasks, and the last update's state.
 swarm_status() {
   local failing=0 svc
-  docker service ls --filter "label=clinicalbdd.stack=${STACK}" --format 'table {{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}'
-  for svc in $(docker service ls --quiet --filter "label=clinicalbdd.stack=${STACK}" --format '{{.Name}}'); do
+  docker service ls --filter "label=clinicalbdd.stack=${stack:?set by ops.sh}" --format 'table {{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}'
+  for svc in $(docker service ls --quiet --filter "label=clinicalbdd.stack=${stack:?set by ops.sh}" --format '{{.Name}}'); do
     local update
     update=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}: {{.UpdateStatus.Message}}{{end}}' "$svc")
     case $update in rollback_* | paused*) say "$svc: $update"; failing=1 ;; esac
@@ -27,9 +27,11 @@ swarm_status() {
   return "$failing"
 }
 
-# Logs of every task of one service, on every node (Swarm gathers them).
+# Logs of every task of one service, on every node (Swarm gathers them): service, since, follow (0/1).
 swarm_logs() {
-  docker service logs --timestamps --tail "${2:-200}" "$(swarm_service "$1")"
+  local follow=()
+  [ "${3:-0}" = 1 ] && follow=(--follow)
+  docker service logs --timestamps --since "${2:-1h}" "${follow[@]}" "$(swarm_service "$1")"
 }
 
 # A rolling restart: each task replaced in turn by the service's own update config (start-first
