@@ -52,6 +52,13 @@ import Docker from "dockerode";
 import * as fs from "fs";
 import * as tar from "tar-stream";
 
+// The Diff half (schema, DiffSuppressFuncs, ForceNew) lives in providerDiff.ts.
+import { containerSchema } from "./providerDiff";
+export { containerSchema, diffContainer, FieldDiff } from "./providerDiff";
+// Go durations and CPU counts in the forms the engine and the provider use: goForms.ts.
+import { durationOrZero, formatCpus, formatGoDuration, parseCpus } from "./goForms";
+export { formatCpus, formatGoDuration, parseCpus, parseGoDuration } from "./goForms";
+
 // ---------------------------------------------------------------------------------------
 // Inputs, in the camelCase form the program passes to docker.Container / Volume / Network.
 
@@ -165,92 +172,6 @@ export class ProviderError extends Error {
         super(message);
         this.name = "ProviderError";
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Go time.Duration: ParseDuration and String(), in integer nanoseconds.
-
-const durationUnits: Record<string, bigint> = {
-    ns: 1n, us: 1_000n, "µs": 1_000n, "μs": 1_000n, ms: 1_000_000n, s: 1_000_000_000n,
-    m: 60_000_000_000n, h: 3_600_000_000_000n,
-};
-
-/** Go's time.ParseDuration ("1m30s", "1.5h", "300ms", "0"); throws on what Go rejects. */
-export function parseGoDuration(text: string): bigint {
-    const invalid = () => new Error(`time: invalid duration "${text}"`);
-    let s = text;
-    let negative = false;
-    if (s.startsWith("-") || s.startsWith("+")) {
-        negative = s[0] === "-";
-        s = s.slice(1);
-    }
-    if (s === "0") return 0n;
-    if (s === "") throw invalid();
-    let total = 0n;
-    const part = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
-    while (s !== "") {
-        const m = part.exec(s);
-        if (!m || (m[1] === "" && (m[2] ?? "") === "")) throw invalid();
-        const unit = durationUnits[m[3]];
-        const whole = BigInt(m[1] || "0") * unit;
-        const digits = m[2] ?? "";
-        const fraction = digits === "" ? 0n : (BigInt(digits) * unit) / 10n ** BigInt(digits.length);
-        total += whole + fraction;
-        s = s.slice(m[0].length);
-    }
-    return negative ? -total : total;
-}
-
-/** Go's time.Duration.String(): 60s → "1m0s", 1.5s → "1.5s", 300ms → "300ms", 0 → "0s". */
-export function formatGoDuration(ns: bigint): string {
-    if (ns === 0n) return "0s";
-    const sign = ns < 0n ? "-" : "";
-    const u = ns < 0n ? -ns : ns;
-    const frac = (value: bigint, scale: bigint, digits: number): string => {
-        const whole = value / scale;
-        const rest = (value % scale).toString().padStart(digits, "0").replace(/0+$/, "");
-        return rest ? `${whole}.${rest}` : `${whole}`;
-    };
-    if (u < 1_000_000_000n) {
-        if (u < 1_000n) return `${sign}${u}ns`;
-        if (u < 1_000_000n) return `${sign}${frac(u, 1_000n, 3)}µs`;
-        return `${sign}${frac(u, 1_000_000n, 6)}ms`;
-    }
-    const seconds = frac(u % 60_000_000_000n, 1_000_000_000n, 9);
-    const totalMinutes = u / 60_000_000_000n;
-    if (totalMinutes === 0n) return `${sign}${seconds}s`;
-    const hours = totalMinutes / 60n;
-    const minutes = totalMinutes % 60n;
-    return `${sign}${hours > 0n ? `${hours}h` : ""}${minutes}m${seconds}s`;
-}
-
-/** The provider ignores ParseDuration's error (`_`), so an unparsable duration becomes 0. */
-function durationOrZero(text: string | undefined): number {
-    if (text === undefined) return 0;
-    try {
-        return Number(parseGoDuration(text));
-    } catch {
-        return 0;
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// cpus ↔ NanoCpus
-
-/** docker/cli's ParseCPUs: an exact decimal times 1e9, which must be a whole number. */
-export function parseCpus(value: string): number {
-    const m = /^\s*(\d*)(?:\.(\d*))?\s*$/.exec(value);
-    if (!m || (m[1] === "" && (m[2] ?? "") === "")) throw new Error(`failed to parse ${value} as a rational number`);
-    const digits = (m[2] ?? "").replace(/0+$/, "");
-    if (digits.length > 9) throw new Error("value is too precise");
-    return Number(BigInt(m[1] || "0") * 1_000_000_000n + BigInt(digits.padEnd(9, "0") || "0"));
-}
-
-/** Inferred read-back form of cpus (see header, 1): 500000000 → "0.5", 2000000000 → "2.0". */
-export function formatCpus(nanoCpus: number): string {
-    const n = BigInt(nanoCpus);
-    const fraction = (n % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
-    return `${n / 1_000_000_000n}.${fraction || "0"}`;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -692,172 +613,6 @@ function flattenPorts(ports: Record<string, Array<{ HostIp: string; HostPort: st
         }
     }
     return out;
-}
-
-// ---------------------------------------------------------------------------------------
-// Container: Diff
-
-export interface FieldDiff {
-    field: string;
-    declared: unknown;
-    engine: unknown;
-    forcesReplacement: boolean;
-    /** `field: declared X, engine Y` */
-    text: string;
-}
-
-type Kind = "string" | "int" | "bool" | "list" | "set" | "map";
-interface FieldRule {
-    kind: Kind;
-    forceNew: boolean;
-    /** Optional+Computed: an unset input keeps whatever the state holds. */
-    computed?: boolean;
-    /** Schema default, used when the input is unset. */
-    default?: unknown;
-    /** DiffSuppressFunc "" → no-op (user, working_dir). */
-    emptyIsNoop?: boolean;
-}
-
-/** The schema (042f771) for the fields this harness models. */
-export const containerSchema: Readonly<Record<string, FieldRule>> = {
-    image: { kind: "string", forceNew: true },
-    command: { kind: "list", forceNew: true, computed: true },
-    entrypoint: { kind: "list", forceNew: true, computed: true },
-    user: { kind: "string", forceNew: true, emptyIsNoop: true },
-    workingDir: { kind: "string", forceNew: true, emptyIsNoop: true },
-    hostname: { kind: "string", forceNew: true, computed: true },
-    domainname: { kind: "string", forceNew: true },
-    envs: { kind: "set", forceNew: true, computed: true },
-    labels: { kind: "set", forceNew: true, computed: true },
-    restart: { kind: "string", forceNew: false, default: "no" },
-    maxRetryCount: { kind: "int", forceNew: false },
-    memory: { kind: "int", forceNew: false },
-    memorySwap: { kind: "int", forceNew: false },
-    cpus: { kind: "string", forceNew: true },
-    healthcheck: { kind: "list", forceNew: false, computed: true },
-    logDriver: { kind: "string", forceNew: true, computed: true },
-    logOpts: { kind: "map", forceNew: true },
-    securityOpts: { kind: "set", forceNew: true, computed: true },
-    readOnly: { kind: "bool", forceNew: true, default: false },
-    tmpfs: { kind: "map", forceNew: false },
-    privileged: { kind: "bool", forceNew: true },
-    publishAllPorts: { kind: "bool", forceNew: true },
-    init: { kind: "bool", forceNew: false, computed: true },
-    stopSignal: { kind: "string", forceNew: true, computed: true },
-    stopTimeout: { kind: "int", forceNew: true, computed: true },
-    destroyGraceSeconds: { kind: "int", forceNew: false },
-    networkMode: { kind: "string", forceNew: true, default: "bridge" },
-    networksAdvanced: { kind: "set", forceNew: true },
-    volumes: { kind: "set", forceNew: true },
-    ports: { kind: "list", forceNew: true },
-    uploads: { kind: "set", forceNew: true },
-    wait: { kind: "bool", forceNew: false, default: false },
-    waitTimeout: { kind: "int", forceNew: false, default: 60 },
-    mustRun: { kind: "bool", forceNew: false, default: true },
-    start: { kind: "bool", forceNew: false, default: true },
-    attach: { kind: "bool", forceNew: false, default: false },
-    logs: { kind: "bool", forceNew: false, default: false },
-    rm: { kind: "bool", forceNew: false, default: false },
-    removeVolumes: { kind: "bool", forceNew: false, default: true },
-    tty: { kind: "bool", forceNew: true, default: false },
-    stdinOpen: { kind: "bool", forceNew: true, default: false },
-    containerReadRefreshTimeoutMilliseconds: { kind: "int", forceNew: false, default: 15000 },
-};
-
-/** Healthcheck sub-field defaults ("0s", retries 0). */
-const healthcheckDefaults = { interval: "0s", timeout: "0s", startPeriod: "0s", startInterval: "0s", retries: 0 };
-
-/**
- * The fields that would show a diff on the next `pulumi up` if the program declared
- * `declared` against `state`, honouring Computed (unset keeps state), Default, the
- * DiffSuppressFuncs (user/working_dir "", the ports migration suppressor) and set
- * semantics (order and duplicates do not matter).
- */
-export async function diffContainer(declared: ContainerInputs, state: ContainerState, docker?: Docker): Promise<FieldDiff[]> {
-    const diffs: FieldDiff[] = [];
-    for (const [field, rule] of Object.entries(containerSchema)) {
-        let want = (declared as unknown as Record<string, unknown>)[field];
-        let have = (state as unknown as Record<string, unknown>)[field];
-        if (want === undefined) {
-            if (rule.computed) continue;
-            want = rule.default;
-        }
-        if (field === "image" && docker) {
-            want = await imageId(docker, String(want));
-            have = await imageId(docker, String(have));
-        }
-        if (field === "healthcheck") {
-            want = want === undefined ? undefined : { ...healthcheckDefaults, ...(want as object) };
-        }
-        if (field === "ports") {
-            want = ((want as PortInput[] | undefined) ?? []).map((p) => ({ ip: "0.0.0.0", protocol: "tcp", ...p }));
-            if (portsUnchanged(have as PortInput[] | undefined, want as PortInput[])) continue;
-        }
-        if (rule.emptyIsNoop && (want === "" || want === undefined)) continue;
-        if (!sameValue(rule.kind, want, have)) {
-            diffs.push({
-                field,
-                declared: want,
-                engine: have,
-                forcesReplacement: rule.forceNew,
-                text: `${field}: declared ${canonical(want)}, engine ${canonical(have)}`,
-            });
-        }
-    }
-    return diffs;
-}
-
-function sameValue(kind: Kind, a: unknown, b: unknown): boolean {
-    const empty = (v: unknown) =>
-        v === undefined || v === null || v === "" || v === 0 || v === false ||
-        (Array.isArray(v) && v.length === 0) || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
-    if (empty(a) && empty(b)) return true;
-    switch (kind) {
-        case "set": {
-            const norm = (v: unknown) => [...new Set(((v as unknown[]) ?? []).map((x) => canonical(x)))].sort();
-            return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
-        }
-        case "map":
-        case "list":
-            return canonical(a) === canonical(b);
-        default:
-            return a === b;
-    }
-}
-
-/** JSON with sorted keys, sets inside (aliases, tests stay ordered: tests is a list) normalised. */
-function canonical(v: unknown): string {
-    if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-    if (v && typeof v === "object") {
-        const entries = Object.entries(v as Record<string, unknown>)
-            .filter(([, x]) => x !== undefined)
-            .map(([k, x]) => [k, k === "aliases" && Array.isArray(x) ? [...new Set(x as string[])].sort() : x] as const)
-            .sort(([a], [b]) => a.localeCompare(b));
-        return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(",")}}`;
-    }
-    return JSON.stringify(v);
-}
-
-/** suppressIfPortsDidNotChangeForMigrationV0ToV1: same length, and every old port found unchanged by internal port. */
-function portsUnchanged(old: PortInput[] | undefined, next: PortInput[]): boolean {
-    const before = old ?? [];
-    if (before.length !== next.length) return false;
-    for (const o of before) {
-        const n = next.find((p) => p.internal === o.internal && (p.protocol === o.protocol || !next.some((q) => q.internal === o.internal && q.protocol === o.protocol)));
-        if (!n) return false;
-        if (n.protocol !== o.protocol) return false;
-        if (n.external !== undefined && n.external !== o.external) return false;
-        if (n.ip !== o.ip) return false;
-    }
-    return true;
-}
-
-async function imageId(docker: Docker, ref: string): Promise<string> {
-    try {
-        return (await docker.getImage(ref).inspect()).Id;
-    } catch {
-        return ref;
-    }
 }
 
 // ---------------------------------------------------------------------------------------

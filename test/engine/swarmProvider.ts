@@ -17,7 +17,7 @@
  * states), so a failing test names the cause; registry auth is not modelled (no registry here).
  */
 import Docker from "dockerode";
-import { formatGoDuration, parseGoDuration } from "./provider";
+import { formatGoDuration, parseGoDuration } from "./goForms";
 
 type Inputs = Record<string, any>;
 
