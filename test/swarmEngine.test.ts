@@ -9,11 +9,11 @@
  * host mode: the target's default.
  */
 import { execFileSync } from "child_process";
-import * as https from "https";
 import { freePorts } from "../rehearsal/net";
 import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
 import { ProgramRun } from "./helpers/pulumiProgram";
 import { Deployment, SERVICE, Step } from "./engine/deployment";
+import { expectNoFailures, get, normalise, servedCertificate, sleep } from "./engine/probes";
 import * as swarm from "./engine/swarmProvider";
 
 jest.setTimeout(20 * 60_000);
@@ -198,18 +198,10 @@ function expectOnlyRestartFailures(report: LoadReport): void {
     expect(Object.keys(report.errors).filter((e) => !["ECONNREFUSED", "ECONNRESET"].includes(e))).toEqual([]);
 }
 
-function expectNoFailures(report: LoadReport): void {
-    expect({ ok: report.ok > 0, failed: report.failed, failures: report.failures }).toEqual({ ok: true, failed: 0, failures: [] });
-}
-
 /** The certificate the program hands nginx: the content of its certificate config. */
 function certificateOf(run: ProgramRun): string {
     const config = run.byType("docker:index/serviceConfig:ServiceConfig").find((c) => c.name === "front-door-nginx-cert.pem");
     return Buffer.from(config?.inputs.data, "base64").toString("utf8");
-}
-
-function servedCertificate(port: number): string {
-    return normalise(execFileSync("sh", ["-c", `openssl s_client -connect 127.0.0.1:${port} -servername localhost </dev/null 2>/dev/null | openssl x509`], { encoding: "utf8" }));
 }
 
 function spawnQuiet(...args: string[]): void {
@@ -220,17 +212,3 @@ function spawnQuiet(...args: string[]): void {
     }
 }
 
-const normalise = (pem: string) => pem.replace(/\s+/g, "");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function get(url: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        https
-            .get(url, { rejectUnauthorized: false, servername: "localhost", headers: { Host: "localhost", Accept: "application/json" } }, (res) => {
-                let body = "";
-                res.on("data", (c) => (body += c));
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-            })
-            .on("error", reject);
-    });
-}

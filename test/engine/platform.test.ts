@@ -10,10 +10,10 @@
  */
 import { execFileSync } from "child_process";
 import * as http from "http";
-import * as https from "https";
 import { LoadReport, SteadyLoad, steadyMix } from "../../rehearsal/load";
 import { ProgramRun } from "../helpers/pulumiProgram";
 import { CONTAINER, Deployment, Step } from "./deployment";
+import { expectNoFailures, get, normalise, servedCertificate, sleep } from "./probes";
 import * as provider from "./provider";
 import { testDeployment, TestPorts } from "./testStack";
 
@@ -206,10 +206,6 @@ function grafanaLogin(port: number, password: string): Promise<number> {
     });
 }
 
-function expectNoFailures(report: LoadReport): void {
-    expect({ ok: report.ok > 0, failed: report.failed, failures: report.failures }).toEqual({ ok: true, failed: 0, failures: [] });
-}
-
 async function assertDaemon(): Promise<void> {
     try {
         execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "pipe" });
@@ -235,22 +231,3 @@ function currentCertificate(run: ProgramRun): string {
     return request.files.find((f: { path: string }) => f.path.endsWith("cert.pem")).content;
 }
 
-function servedCertificate(port: number): string {
-    const pem = execFileSync("sh", ["-c", `openssl s_client -connect 127.0.0.1:${port} -servername localhost </dev/null 2>/dev/null | openssl x509`], { encoding: "utf8" });
-    return normalise(pem);
-}
-
-const normalise = (pem: string) => pem.replace(/\s+/g, "");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function get(url: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        https
-            .get(url, { rejectUnauthorized: false, servername: "localhost", headers: { Host: "localhost", Accept: "application/json" } }, (res) => {
-                let body = "";
-                res.on("data", (c) => (body += c));
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-            })
-            .on("error", reject);
-    });
-}
