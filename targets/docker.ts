@@ -3,8 +3,7 @@
  * running containers and reloaded (LiveFiles), app replicas rolled new-before-old.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { renderAlertmanagerConfig } from "../components/alertmanagerConfig";
-import { AlertmanagerServer, smtpPasswordPath } from "../components/alertmanagerServer";
+import { AlertmanagerServer } from "../components/alertmanagerServer";
 import { renderAlertRules } from "../components/alertRules";
 import { AppSecrets } from "../components/appSecrets";
 import { appUid, AppService } from "../components/appService";
@@ -12,15 +11,14 @@ import { BackupJob } from "../components/backupJob";
 import { renderBlackboxConfig } from "../components/blackboxConfig";
 import { Exporters } from "../components/exporters";
 import { GrafanaServer } from "../components/grafanaServer";
-import { dockerNginxFacts, renderNginxConf } from "../components/nginxConf";
 import { PlatformNetwork } from "../components/platformNetwork";
 import { prometheusArgs, renderPrometheusConfig } from "../components/prometheusConfig";
 import { PrometheusServer } from "../components/prometheusServer";
 import { ReverseProxy } from "../components/reverseProxy";
 import { SecretSettings, Settings } from "../components/settings";
-import { TlsCertificate } from "../components/tlsCertificate";
 import { dockerScrapeTargets, dockerTopology as t } from "../components/topology";
 import { publicUrls } from "../components/urls";
+import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "./sharedFiles";
 import { StackOutputs } from "./stackOutputs";
 
 export function deployOnDocker(settings: Settings, secrets: SecretSettings): StackOutputs {
@@ -43,23 +41,10 @@ export function deployOnDocker(settings: Settings, secrets: SecretSettings): Sta
         port: t.app.port,
     });
 
-    const certificate = new TlsCertificate("tls", {
-        domain: settings.domain,
-        settings: settings.tls,
-        extraDnsNames: [t.nginx.alias],
-        providedCertificatePem: secrets.tlsCertificate,
-        providedPrivateKeyPem: secrets.tlsPrivateKey,
-    });
+    const certificate = frontDoorCertificate(settings, secrets);
     const proxy = new ReverseProxy("front-door", {
         image: settings.images.nginx,
-        nginxConf: renderNginxConf(
-            settings,
-            dockerNginxFacts(settings, {
-                app: `${t.app.alias}:${t.app.port}`,
-                grafana: `${t.grafana.alias}:${t.grafana.port}`,
-                statusPort: t.nginx.statusPort,
-            }),
-        ),
+        nginxConf: frontDoorNginxConf(settings),
         certificatePem: certificate.certificatePem,
         privateKeyPem: certificate.privateKeyPem,
         httpPort: settings.ports.http,
@@ -88,11 +73,7 @@ export function deployOnDocker(settings: Settings, secrets: SecretSettings): Sta
     });
     new AlertmanagerServer("alerting", {
         image: settings.images.alertmanager,
-        config: pulumi.secret(
-            pulumi.output(secrets.alertWebhookUrl).apply((webhookUrl) =>
-                renderAlertmanagerConfig(settings, { webhookUrl, smtpPasswordFile: secrets.smtpPassword ? smtpPasswordPath : undefined }),
-            ),
-        ),
+        config: alertmanagerConfig(settings, secrets),
         smtpPassword: secrets.smtpPassword,
         ...dataService("alertmanager", settings.ports.alertmanager),
     });

@@ -8,8 +8,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderAlertmanagerConfig } from "../components/alertmanagerConfig";
-import { alertmanagerWorkload, smtpPasswordPath } from "../components/alertmanagerServer";
+import { alertmanagerWorkload } from "../components/alertmanagerServer";
 import { renderAlertRules } from "../components/alertRules";
 import { AppSecrets } from "../components/appSecrets";
 import { appUid, appWorkload } from "../components/appService";
@@ -18,18 +17,17 @@ import { renderBlackboxConfig } from "../components/blackboxConfig";
 import { exporterWorkloads } from "../components/exporters";
 import { grafanaAdminPassword, grafanaWorkload, resetAdminPassword } from "../components/grafanaServer";
 import { buildLocalImage } from "../components/localImage";
-import { dockerNginxFacts, renderNginxConf } from "../components/nginxConf";
 import { prometheusArgs, renderPrometheusConfig } from "../components/prometheusConfig";
 import { prometheusWorkload } from "../components/prometheusServer";
 import { nginxWorkload } from "../components/reverseProxy";
 import { SecretSettings, Settings } from "../components/settings";
 import { runOnSwarm, SwarmPlacement, SwarmRunOptions } from "../components/swarm/swarmService";
-import { TlsCertificate } from "../components/tlsCertificate";
 import { dockerTopology as t, swarmScrapeTargets } from "../components/topology";
 import { publicUrls } from "../components/urls";
 import { WorkloadFile } from "../components/workload";
 import { createHash } from "crypto";
 import * as path from "path";
+import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "./sharedFiles";
 import { StackOutputs } from "./stackOutputs";
 
 /** The node label that pins the stateful services to the node holding their volumes. */
@@ -66,16 +64,10 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
         { mode: { replicas: settings.replicas }, order: "start-first", reserveLimits: true },
     );
 
-    const certificate = new TlsCertificate("tls", {
-        domain: settings.domain,
-        settings: settings.tls,
-        extraDnsNames: [t.nginx.alias],
-        providedCertificatePem: secrets.tlsCertificate,
-        providedPrivateKeyPem: secrets.tlsPrivateKey,
-    });
+    const certificate = frontDoorCertificate(settings, secrets);
     const nginx = nginxWorkload({
         image: settings.images.nginx,
-        nginxConf: renderNginxConf(settings, dockerNginxFacts(settings, { app: `${t.app.alias}:${t.app.port}`, grafana: `${t.grafana.alias}:${t.grafana.port}`, statusPort: t.nginx.statusPort })),
+        nginxConf: frontDoorNginxConf(settings),
         certificatePem: certificate.certificatePem,
         privateKeyPem: certificate.privateKeyPem,
         httpPort: settings.ports.http,
@@ -117,11 +109,7 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
         alertmanagerWorkload(
             {
                 image: settings.images.alertmanager,
-                config: pulumi.secret(
-                    pulumi.output(secrets.alertWebhookUrl).apply((webhookUrl) =>
-                        renderAlertmanagerConfig(settings, { webhookUrl, smtpPasswordFile: secrets.smtpPassword ? smtpPasswordPath : undefined }),
-                    ),
-                ),
+                config: alertmanagerConfig(settings, secrets),
                 smtpPassword: secrets.smtpPassword,
                 ...monitoringPort(settings.ports.alertmanager),
             },
