@@ -9,7 +9,7 @@ import { Workload } from "./workload";
 export interface ExportersArgs {
     /** Pinned exporter images. */
     readonly images: Pick<ImageSettings, "nodeExporter" | "cadvisor" | "nginxExporter" | "blackboxExporter">;
-    /** Rendered blackbox.yml (components/blackboxConfig.ts). */
+    /** Rendered blackbox.yml (monitoring/blackboxConfig.ts). */
     readonly blackboxConfig: string;
     /** URL of nginx's stub_status on the platform network. */
     readonly nginxStatusUrl: string;

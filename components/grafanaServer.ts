@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { dataVolume, DataServiceArgs } from "./dataVolume";
 import { runOnDocker } from "./dockerContainer";
-import { dashboardFiles, renderGrafanaDashboardProvider, renderGrafanaDatasources } from "./grafanaProvisioning";
+import { dashboardFiles, renderGrafanaDashboardProvider, renderGrafanaDatasources } from "../monitoring/grafanaProvisioning";
 import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
 import { Limits, Workload, WorkloadFile } from "./workload";
 

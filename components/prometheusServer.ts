@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { dataVolume, DataServiceArgs } from "./dataVolume";
 import { runOnDocker } from "./dockerContainer";
 import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
-import { prometheusContainerPaths } from "./prometheusConfig";
-import { alertRulesFileName } from "./alertRules";
+import { prometheusContainerPaths } from "../monitoring/prometheusConfig";
+import { alertRulesFileName } from "../monitoring/alertRules";
 import { Limits, Workload, WorkloadFile } from "./workload";
 
 export interface PrometheusServerArgs extends DataServiceArgs {

@@ -4,15 +4,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AlertmanagerServer } from "../components/alertmanagerServer";
-import { renderAlertRules } from "../components/alertRules";
+import { renderAlertRules } from "../monitoring/alertRules";
 import { AppSecrets } from "../components/appSecrets";
 import { appUid, AppService } from "../components/appService";
 import { BackupJob } from "../components/backupJob";
-import { renderBlackboxConfig } from "../components/blackboxConfig";
+import { renderBlackboxConfig } from "../monitoring/blackboxConfig";
 import { Exporters } from "../components/exporters";
 import { GrafanaServer } from "../components/grafanaServer";
 import { PlatformNetwork } from "../components/platformNetwork";
-import { prometheusArgs, renderPrometheusConfig } from "../components/prometheusConfig";
+import { prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheusConfig";
 import { PrometheusServer } from "../components/prometheusServer";
 import { ReverseProxy } from "../components/reverseProxy";
 import { SecretSettings, Settings } from "../components/settings";

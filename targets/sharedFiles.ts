@@ -4,7 +4,7 @@
  * The targets differ only in how these reach the running services.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { renderAlertmanagerConfig } from "../components/alertmanagerConfig";
+import { renderAlertmanagerConfig } from "../monitoring/alertmanagerConfig";
 import { smtpPasswordPath } from "../components/alertmanagerServer";
 import { dockerNginxFacts, renderNginxConf } from "../components/nginxConf";
 import { SecretSettings, Settings } from "../components/settings";

@@ -9,15 +9,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { alertmanagerWorkload } from "../components/alertmanagerServer";
-import { renderAlertRules } from "../components/alertRules";
+import { renderAlertRules } from "../monitoring/alertRules";
 import { AppSecrets } from "../components/appSecrets";
 import { appUid, appWorkload } from "../components/appService";
 import { backupWorkload } from "../components/backupJob";
-import { renderBlackboxConfig } from "../components/blackboxConfig";
+import { renderBlackboxConfig } from "../monitoring/blackboxConfig";
 import { exporterWorkloads } from "../components/exporters";
 import { grafanaAdminPassword, grafanaWorkload, resetAdminPassword } from "../components/grafanaServer";
 import { buildLocalImage } from "../components/localImage";
-import { prometheusArgs, renderPrometheusConfig } from "../components/prometheusConfig";
+import { prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheusConfig";
 import { prometheusWorkload } from "../components/prometheusServer";
 import { nginxWorkload } from "../components/reverseProxy";
 import { SecretSettings, Settings } from "../components/settings";

@@ -9,16 +9,16 @@ import {
     alertRulesFileName,
     productionGuideThresholds,
     renderAlertRules,
-} from "../components/alertRules";
-import { alertReceivers, renderAlertmanagerConfig } from "../components/alertmanagerConfig";
-import { renderBlackboxConfig } from "../components/blackboxConfig";
+} from "../monitoring/alertRules";
+import { alertReceivers, renderAlertmanagerConfig } from "../monitoring/alertmanagerConfig";
+import { renderBlackboxConfig } from "../monitoring/blackboxConfig";
 import {
     dashboardFiles,
     prometheusDatasourceUid,
     renderGrafanaDashboardProvider,
     renderGrafanaDatasources,
-} from "../components/grafanaProvisioning";
-import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../components/prometheusConfig";
+} from "../monitoring/grafanaProvisioning";
+import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheusConfig";
 import { parseSettings, Settings } from "../components/settings";
 import { dockerScrapeTargets, ScrapeTargets, swarmScrapeTargets } from "../components/topology";
 import {
@@ -426,7 +426,7 @@ describe("every PromQL expression parses and reads metrics that really exist", (
     const dashboards = dashboardFiles();
     const ruleExprs = alertRuleGroups(defaults)
         .flatMap((g) => g.rules)
-        .map((r) => ({ where: `rule ${r.alert} (components/alertRules.ts)`, expr: r.expr }));
+        .map((r) => ({ where: `rule ${r.alert} (monitoring/alertRules.ts)`, expr: r.expr }));
     const panelExprs = dashboardExprs(dashboards).map((d) => ({
         where: `dashboard monitoring/dashboards/${d.dashboard}, panel "${d.panel}" ${d.refId}`,
         expr: grafanaExprToPromQL(d.expr),

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { alertRuleGroups } from "../components/alertRules";
+import { alertRuleGroups } from "../monitoring/alertRules";
 import { loadConfigSchema } from "../components/configSchema";
 import { parseSettings, secretKeys } from "../components/settings";
 

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import { yamlOptions } from "./prometheusConfig";
-import type { Settings } from "./settings";
+import type { Settings } from "../components/settings";
 
 /**
  * The secret halves of the receivers. Alertmanager 0.25 (Debian's amtool, which checks the

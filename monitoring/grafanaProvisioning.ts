@@ -7,7 +7,7 @@ import { yamlOptions } from "./prometheusConfig";
 export const prometheusDatasourceUid = "prometheus";
 
 /** Where the dashboards live in this repository. */
-export const dashboardsDir = path.join(__dirname, "..", "monitoring", "dashboards");
+export const dashboardsDir = path.join(__dirname, "dashboards");
 
 /** provisioning/datasources/prometheus.yml: Prometheus as the default datasource, read through Grafana's proxy. */
 export function renderGrafanaDatasources(prometheusUrl: string): string {

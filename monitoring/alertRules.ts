@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import { scrapeJobs, yamlOptions } from "./prometheusConfig";
-import type { Settings } from "./settings";
+import type { Settings } from "../components/settings";
 
 /**
  * The numbers of the production guide (the Clinical BDD Creator's PRODUCTION-README.md),
