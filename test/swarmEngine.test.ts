@@ -9,11 +9,11 @@
  * host mode: the target's default.
  */
 import { execFileSync } from "child_process";
-import { freePorts } from "../rehearsal/net";
 import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
 import { ProgramRun } from "./helpers/pulumiProgram";
 import { Deployment, SERVICE, Step } from "./engine/deployment";
 import { expectNoFailures, get, normalise, servedCertificate, sleep } from "./engine/probes";
+import { joinTestSwarm, SwarmNode, swarmTestDeployment } from "./engine/swarmNode";
 import * as swarm from "./engine/swarmProvider";
 
 jest.setTimeout(20 * 60_000);
@@ -21,31 +21,13 @@ jest.setTimeout(20 * 60_000);
 const stack = `swarm${process.pid}`;
 let deployment: Deployment;
 let httpsPort: number;
-let createdSwarm = false;
-let nodeId = "";
+let node: SwarmNode | undefined;
 const figures: string[] = [];
 const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8" }).trim();
 
 beforeAll(async () => {
-    if (docker("info", "--format", "{{.Swarm.LocalNodeState}}") !== "active") {
-        docker("swarm", "init", "--advertise-addr", "127.0.0.1");
-        createdSwarm = true;
-    }
-    nodeId = docker("info", "--format", "{{.Swarm.NodeID}}");
-    docker("node", "update", "--label-add", "clinicalbdd.data=true", "--label-add", "clinicalbdd.edge=true", nodeId);
-    const [http, tls] = await freePorts("127.0.0.1", 2);
-    httpsPort = tls;
-    deployment = new Deployment(stack, {
-        platform: "swarm",
-        // Built on this engine by the one-host test's docker.Image (test/engine/build-images.sh for the base).
-        appImage: "clinical-bdd-creator-app:local",
-        replicas: "2",
-        // Two CPUs here: the reservations of three replicas plus a start-first fourth must fit.
-        appMemoryMb: "512",
-        appCpus: "0.4",
-        httpPort: String(http),
-        httpsPort: String(tls),
-    });
+    node = joinTestSwarm();
+    ({ deployment, httpsPort } = await swarmTestDeployment(stack));
     const started = Date.now();
     const steps = await deployment.up(await deployment.program());
     figures.push(`first pulumi up, nothing to converged: ${((Date.now() - started) / 1000).toFixed(1)} s (${steps.filter((s) => s.action === "create").length} resources created)`);
@@ -54,11 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
     console.log(`Swarm real-engine figures (stack ${stack}):\n  ${figures.join("\n  ")}`);
     await deployment?.destroy();
-    // Swarm creates the local volumes on first use; the program does not own them.
-    const volumes = docker("volume", "ls", "--quiet", "--filter", `name=clinical-bdd-creator-${stack}-`).split("\n").filter(Boolean);
-    for (const v of volumes) spawnQuiet("volume", "rm", v);
-    if (nodeId) spawnQuiet("node", "update", "--label-rm", "clinicalbdd.data", "--label-rm", "clinicalbdd.edge", nodeId);
-    if (createdSwarm) spawnQuiet("swarm", "leave", "--force");
+    node?.release(stack);
 });
 
 describe("the first pulumi up on a real Swarm", () => {
@@ -203,12 +181,3 @@ function certificateOf(run: ProgramRun): string {
     const config = run.byType("docker:index/serviceConfig:ServiceConfig").find((c) => c.name === "front-door-nginx-cert.pem");
     return Buffer.from(config?.inputs.data, "base64").toString("utf8");
 }
-
-function spawnQuiet(...args: string[]): void {
-    try {
-        execFileSync("docker", args, { stdio: "ignore" });
-    } catch {
-        // clean-up: best effort
-    }
-}
-

@@ -38,11 +38,7 @@ export class RealOutputs {
 
     /** As docker.Image with skipPush: a local build, whose repoDigest is the image ID. */
     private buildImage(inputs: Record<string, any>): Record<string, unknown> {
-        execFileSync(buildkitClient(), ["build", "--quiet", "--platform", inputs.build.platform, "-t", inputs.imageName, "-f", inputs.build.dockerfile, inputs.build.context], {
-            env: { ...process.env, DOCKER_BUILDKIT: "1" },
-            stdio: ["ignore", "ignore", "pipe"],
-            timeout: 15 * 60_000,
-        });
+        buildImage(inputs.imageName, inputs.build.context, inputs.build.dockerfile, inputs.build.platform);
         return { imageName: inputs.imageName, repoDigest: imageId(inputs.imageName) };
     }
 
@@ -78,6 +74,15 @@ export class RealOutputs {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     }
+}
+
+/** A local BuildKit build on the test engine, as docker.Image builds (cached after the first). */
+export function buildImage(tag: string, context: string, dockerfile = path.join(context, "Dockerfile"), platform = "linux/amd64"): void {
+    execFileSync(buildkitClient(), ["build", "--quiet", "--platform", platform, "-t", tag, "-f", dockerfile, context], {
+        env: { ...process.env, DOCKER_BUILDKIT: "1" },
+        stdio: ["ignore", "ignore", "pipe"],
+        timeout: 15 * 60_000,
+    });
 }
 
 /**
