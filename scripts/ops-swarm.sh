@@ -1,53 +1,293 @@
-#!/usr/bin/env bash
-# The Swarm halves of the operator's verbs (scripts/ops.sh sources this file when the stack's
-# `platform` is swarm). Services are found by the clinicalbdd.stack and clinicalbdd.service
-# labels the program puts on them; run on a manager node. No `docker exec` into tasks: every
-# change of files is a new config or secret and a rolling update through `pulumi up`.
-# Expects from ops.sh: $stack (the stack name), say and fail.
+# shellcheck shell=bash disable=SC2034,SC2154 # globals of scripts/ops.sh, which sources this file
+# The Swarm halves of the operator's verbs: scripts/ops.sh runs them when the stack is on
+# Swarm (on_swarm: this engine is a manager holding services labelled with the stack).
+# Services are found by the clinicalbdd.stack and clinicalbdd.service labels the program puts
+# on them and on their task containers. No `docker exec`, kill or restart into a task to
+# change it: a restart is a rolling update, every change of files a new config or secret
+# rolled out by `pulumi up`. backup and restore run on the data node (clinicalbdd.data=true),
+# where the job's task and the data volumes are, which must then be a manager too.
+# Expects from ops.sh: $stack, $dry_run, $health_wait_seconds, say, fail, usage_error, run, and
+# for the restore its locals (service, job, target, image, data_source, archive_source) and
+# the guard's scaled and no_health_wait.
 
-# The Swarm service of one part of the platform (app, nginx, prometheus, grafana, backup, …).
+# The Swarm service of one part of the platform (app, nginx, edge, prometheus, grafana, backup, …).
 swarm_service() {
-  local name
-  name=$(docker service ls --quiet --filter "label=clinicalbdd.stack=${stack:?set by ops.sh}" --filter "label=clinicalbdd.service=$1" --format '{{.Name}}')
-  [ -n "$name" ] || fail "no Swarm service for $1 in stack ${stack:?set by ops.sh} (is this a manager of the stack's cluster?)"
-  printf '%s\n' "$name"
+    local name
+    name=$(docker service ls --quiet --filter "label=clinicalbdd.stack=$stack" --filter "label=clinicalbdd.service=$1" --format '{{.Name}}')
+    [ -n "$name" ] || fail "no Swarm service for $1 in stack $stack (is this a manager of the stack's cluster?)"
+    printf '%s\n' "$name"
 }
 
-# Every service of the stack: desired and running tasks, and the last update's state.
+# Every service of the stack, "label name" per line, sorted by label; or only $1's.
+swarm_services() {
+    local names
+    if [ -n "${1:-}" ]; then
+        printf '%s %s\n' "$1" "$(swarm_service "$1")"
+        return
+    fi
+    names=$(docker service ls --quiet --filter "label=clinicalbdd.stack=$stack" --format '{{.Name}}')
+    [ -n "$names" ] || fail "no Swarm service of stack $stack"
+    # shellcheck disable=SC2086 # one name per word
+    docker service inspect -f '{{index .Spec.Labels "clinicalbdd.service"}} {{.Spec.Name}}' $names | sort
+}
+
+# status: every service with its running/desired tasks and its last update; a problem (and
+# its service, in problem_services) for each task that should run and does not (Swarm calls a
+# task with a healthcheck Running only once it is healthy), a service scaled to 0, or an
+# update that rolled back or paused. Adds to the caller's $problems.
+problem_services=""
 swarm_status() {
-  local failing=0 svc
-  docker service ls --filter "label=clinicalbdd.stack=${stack:?set by ops.sh}" --format 'table {{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}'
-  for svc in $(docker service ls --quiet --filter "label=clinicalbdd.stack=${stack:?set by ops.sh}" --format '{{.Name}}'); do
-    local update
-    update=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}: {{.UpdateStatus.Message}}{{end}}' "$svc")
-    case $update in rollback_* | paused*) say "$svc: $update"; failing=1 ;; esac
-    docker service ps "$svc" --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}} {{.Error}}' |
-      awk -v svc="$svc" '$0 !~ / Running / { print svc ": not running: " $0; bad = 1 } END { exit bad }' || failing=1
-  done
-  return "$failing"
+    local label name mode replicas update line bad lines
+    declare -A tasks=() modes=()
+    lines=$(swarm_services)
+    while read -r name mode replicas; do
+        tasks[$name]=${replicas%% *}
+        modes[$name]=$mode
+    done < <(docker service ls --filter "label=clinicalbdd.stack=$stack" --format '{{.Name}} {{.Mode}} {{.Replicas}}')
+    printf '\nServices (Swarm)\n  %-18s %-44s %-7s %s\n' SERVICE "SWARM SERVICE" TASKS "LAST UPDATE"
+    while read -r label name; do
+        [ -n "$name" ] || continue
+        update=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{else}}-{{end}}' "$name")
+        replicas=${tasks[$name]:-?/?}
+        printf '  %-18s %-44s %-7s %s\n' "$label" "$name" "$replicas" "$update"
+        bad=0
+        case $update in
+            rollback_* | paused)
+                printf '    ! update %s: %s\n' "$update" "$(docker service inspect -f '{{.UpdateStatus.Message}}' "$name")"
+                bad=1 ;;
+        esac
+        if [ "${modes[$name]:-}" = replicated ] && [ "${replicas#*/}" = 0 ]; then
+            printf '    ! scaled to 0 tasks (a restore stopped by SIGKILL?): docker service scale %s=1\n' "$name"
+            bad=1
+        elif [ "${replicas%/*}" != "${replicas#*/}" ]; then
+            printf '    ! %s of %s tasks running\n' "${replicas%/*}" "${replicas#*/}"
+            bad=1
+        fi
+        while IFS=$'\t' read -r line; do
+            printf '    ! task %s\n' "$line"
+            bad=1
+        done < <(docker service ps "$name" --no-trunc --filter desired-state=running --format '{{.Name}}\t{{.CurrentState}}\t{{.Error}}' |
+            awk -F'\t' '$2 !~ /^Running/ { print $1 " is " $2 (($3 == "") ? "" : ": " $3) }')
+        if [ "$bad" = 1 ]; then
+            problems=$((problems + 1))
+            problem_services+="${problem_services:+, }$label"
+        fi
+    done <<<"$lines"
 }
 
-# Logs of every task of one service, on every node (Swarm gathers them): service, since, follow (0/1).
+# logs: every task's lines (on every node, and tasks already replaced), in time order, per service.
 swarm_logs() {
-  local follow=()
-  [ "${3:-0}" = 1 ] && follow=(--follow)
-  docker service logs --timestamps --since "${2:-1h}" "${follow[@]}" "$(swarm_service "$1")"
+    local service=$1 since=$2 follow=$3 label name lines
+    if [ "$follow" = 1 ]; then
+        [ -n "$service" ] || usage_error "--follow needs one service"
+        name=$(swarm_service "$service")
+        exec docker service logs --timestamps --since "$since" --follow "$name"
+    fi
+    lines=$(swarm_services "$service")
+    while read -r label name; do
+        printf '==> %s (since %s, every task) <==\n' "$name" "$since"
+        # A task that never ran (never scheduled) has no log: the rest are still shown.
+        docker service logs --timestamps --since "$since" "$name" 2>&1 | sort -s -k1,1 ||
+            say "some of $name's task logs could not be read (above); the others are shown" >&2
+    done <<<"$lines"
 }
 
-# A rolling restart: each task replaced in turn by the service's own update config (start-first
-# where the service allows it, stop-first for the data services), waited for until converged.
+# What a rolling restart of one service costs, from its update config and published ports.
+swarm_describe_roll() {
+    local label=$1 name=$2 order monitor ports
+    read -r order monitor ports < <(docker service inspect -f '{{if .Spec.UpdateConfig}}{{.Spec.UpdateConfig.Order}} {{printf "%d" .Spec.UpdateConfig.Monitor}}{{else}}stop-first 5000000000{{end}} {{range .Endpoint.Ports}}{{if eq .PublishMode "host"}}{{.PublishedPort}},{{end}}{{end}}' "$name")
+    if [ "$order" = start-first ]; then
+        say "$label: each new task starts and turns healthy before its old one stops (start-first): no request is dropped"
+    elif [ -n "$ports" ]; then
+        say "$label: each task stops before its successor starts (stop-first: host ports ${ports%,} are its node's alone): connections to them on that node are refused for the seconds it restarts"
+    else
+        say "$label: each task stops before its successor starts (stop-first: one data volume, or one task per node): $label is down for the seconds it restarts (the front door is not affected)"
+    fi
+    say "$label: Swarm watches the new tasks for $((monitor / 1000000000)) s before it calls the update complete; a task failing meanwhile rolls the service back"
+}
+
+# A rolling restart of one service: `docker service update --force`, each task replaced in
+# turn by the service's own update config, waited for (until converged and watched for the
+# monitor period); fails on a rollback or after the monitor plus health_wait_seconds a task.
+swarm_roll() {
+    local label=$1 name=$2 started=$SECONDS monitor count limit rc=0
+    monitor=$(docker service inspect -f '{{if .Spec.UpdateConfig}}{{printf "%d" .Spec.UpdateConfig.Monitor}}{{else}}0{{end}}' "$name")
+    count=$(docker service ps "$name" --quiet --filter desired-state=running | wc -l)
+    [ "$count" -ge 1 ] || count=1
+    limit=$((monitor / 1000000000 + health_wait_seconds * count))
+    run timeout "$limit" docker service update --force --detach=false --quiet "$name" || rc=$?
+    if [ "$rc" = 124 ]; then
+        say "$name is still updating after $limit s: see docker service ps --no-trunc $name" >&2
+        return 1
+    elif [ "$rc" != 0 ]; then
+        say "$name did not converge (rolled back or paused, above): see docker service ps --no-trunc $name" >&2
+        return 1
+    fi
+    [ "$dry_run" = 1 ] || say "$label: $count task(s) of $name replaced one at a time, converged and watched, in $((SECONDS - started)) s"
+}
+
+# restart on Swarm: one service, or every service of the stack at once (each rolls its own
+# tasks one at a time), waited for.
 swarm_restart() {
-  local svc
-  svc=$(swarm_service "$1")
-  docker service update --force --detach=false "$svc" >/dev/null || fail "$svc did not converge after the restart; see: docker service ps --no-trunc $svc"
-  say "$svc restarted task by task"
+    local service=$1 label name lines total pids=() labels=() i failed=""
+    lines=$(swarm_services "$service")
+    total=$(printf '%s\n' "$lines" | wc -l)
+    while read -r label name; do swarm_describe_roll "$label" "$name"; done <<<"$lines"
+    if [ "$total" = 1 ]; then
+        read -r label name <<<"$lines"
+        swarm_roll "$label" "$name" || fail "$label is not restarted; retry with: npm run restart -- $label --stack $stack"
+        return
+    fi
+    say "restarting the $total services of stack $stack at once (each one task at a time)"
+    while read -r label name; do
+        swarm_roll "$label" "$name" &
+        pids+=("$!")
+        labels+=("$label")
+    done <<<"$lines"
+    for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${labels[$i]}"; done
+    [ -z "$failed" ] || fail "not restarted:$failed (above); retry each with: npm run restart -- <service> --stack $stack"
+    say "restarted $total services"
 }
 
-# The newest task container of a service on this node, for the backup job's scripts; the
-# backup service is pinned to the data node, so run backup and restore there.
+# The running task container of a service on this node (the backup job's, for backup):
+# the job is pinned to the data node, so run backup there.
 swarm_task_container() {
-  local id
-  id=$(docker ps --quiet --filter "label=com.docker.swarm.service.name=$(swarm_service "$1")" | head -n 1)
-  [ -n "$id" ] || fail "no running task of $1 on this node: run this on the node labelled clinicalbdd.data=true"
-  printf '%s\n' "$id"
+    local name id
+    name=$(swarm_service "$1")
+    id=$(docker ps --filter "label=com.docker.swarm.service.name=$name" --format '{{.Names}}' | head -n 1)
+    [ -n "$id" ] || fail "no running task of $name on this node: run this on the node labelled clinicalbdd.data=true (DOCKER_HOST), and check npm run status"
+    printf '%s\n' "$id"
+}
+
+# The source (volume name or host directory) a service mounts at $2, from its spec.
+swarm_mount() {
+    docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{if eq .Target "'"$2"'"}}{{.Source}}{{end}}{{end}}' "$1"
+}
+
+# restore, Swarm: the job's and the service's services, the job's image and mounts, on the data node.
+swarm_restore_sources() {
+    local task
+    job=$(swarm_service backup)
+    target=$(swarm_service "$service")
+    [ "$(docker node inspect self --format '{{index .Spec.Labels "clinicalbdd.data"}}')" = true ] ||
+        fail "restore runs on the data node (labelled clinicalbdd.data=true), where $service's volume is; this engine is node $(docker info --format '{{.Name}}'): point DOCKER_HOST at the data node (a manager); nothing was touched"
+    # The image of the job's task here, by id (a retagged image does not matter); else its spec's.
+    task=$(docker ps -aq --filter "label=com.docker.swarm.service.name=$job" | head -n 1)
+    if [ -n "$task" ]; then image=$(docker inspect -f '{{.Image}}' "$task"); else image=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$job"); fi
+    data_source=$(swarm_mount "$job" "/data/$service")
+    archive_source=$(swarm_mount "$job" /backups)
+    [ -n "$data_source" ] || fail "the backup job $job mounts nothing at /data/$service: cannot tell $service's volume; nothing was touched"
+    [ -n "$archive_source" ] || fail "the backup job $job mounts nothing at /backups: cannot find the archives; nothing was touched"
+    docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{.Source}} {{end}}' "$target" | tr ' ' '\n' | grep -qxF "$data_source" ||
+        fail "$target does not mount $data_source, the volume the backup job backs up as $service: nothing was touched"
+    case $data_source in
+        /*) ;;
+        *) docker volume inspect "$data_source" >/dev/null 2>&1 || fail "no volume $data_source on this node: is it the data node? nothing was touched" ;;
+    esac
+}
+
+# restore, Swarm: both services to 0 tasks (Swarm stops them), waited for until their tasks are
+# gone; the guard's scaled list makes the EXIT trap scale them back, the service first.
+swarm_stop_for_restore() {
+    local name replicas phase_started=$SECONDS
+    for name in "$target" "$job"; do
+        replicas=$(docker service inspect -f '{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{end}}' "$name")
+        case $replicas in '' | 0 | *[!0-9]*) say "$name has ${replicas:-no} replicas; it is scaled back to 1"; replicas=1 ;; esac
+        scaled+=("$name=$replicas")
+    done
+    no_health_wait=$job
+    say "[1/4] scaling $target and the backup job ($job) to 0 tasks"
+    run docker service scale --detach "$target=0" "$job=0"
+    swarm_wait_gone "$target" "$job" || fail "the tasks of $target or $job are still running; nothing was restored"
+    say "stopped in $((SECONDS - phase_started)) s"
+}
+
+# Waits until no task of the services should run or runs (on this node: their containers stopped).
+swarm_wait_gone() {
+    [ "$dry_run" = 0 ] || return 0
+    local started=$SECONDS name left
+    while :; do
+        left=""
+        for name in "$@"; do
+            if [ -n "$(docker service ps "$name" --quiet --filter desired-state=running)" ] ||
+                [ -n "$(docker ps --quiet --filter "label=com.docker.swarm.service.name=$name")" ]; then left+=" $name"; fi
+        done
+        [ -n "$left" ] || return 0
+        if [ $((SECONDS - started)) -ge "$health_wait_seconds" ]; then
+            say "still running after $health_wait_seconds s:$left" >&2
+            return 1
+        fi
+        sleep 1
+    done
+}
+
+# Waits until $2 tasks of service $1 run: healthy (Swarm says Running once the healthcheck
+# passes), or with $3 = started, their containers running on this node (the backup job turns
+# healthy only after its first run).
+swarm_wait_running() {
+    local name=$1 want=$2 how=${3:-healthy} started=$SECONDS have
+    [ "$dry_run" = 0 ] || return 0
+    while :; do
+        if [ "$how" = started ]; then
+            have=$(docker ps --quiet --filter "label=com.docker.swarm.service.name=$name" | wc -l)
+        else
+            have=$(docker service ps "$name" --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true)
+        fi
+        if [ "$have" -ge "$want" ]; then
+            if [ "$how" = started ]; then say "$name is running ($have task(s) started) after $((SECONDS - started)) s"
+            else say "$name is running and healthy ($have task(s)) after $((SECONDS - started)) s"; fi
+            return 0
+        fi
+        if [ $((SECONDS - started)) -ge "$health_wait_seconds" ]; then
+            say "$name has $have of $want task(s) $how after $health_wait_seconds s: see docker service ps --no-trunc $name" >&2
+            docker service ps "$name" --no-trunc --format '  {{.Name}} {{.CurrentState}} {{.Error}}' 2>&1 | head -n 5 >&2
+            return 1
+        fi
+        [ $(((SECONDS - started) % 10)) -ne 0 ] || printf '%s: waiting for %s (%s of %s task(s) %s, %d s)\n' "$verb" "$name" "$have" "$want" "$how" "$((SECONDS - started))"
+        sleep 1
+    done
+}
+
+# The EXIT trap's half for Swarm: each scaled service back to its replicas, in order, waited for.
+swarm_scale_back() {
+    local entry name replicas failed=0 how
+    for entry in "${scaled[@]}"; do
+        name=${entry%=*}
+        replicas=${entry##*=}
+        say "scaling $name back to $replicas task(s)"
+        if ! docker service scale --detach "$name=$replicas" >/dev/null; then
+            say "could not scale $name back: run docker service scale $name=$replicas" >&2
+            failed=1
+            continue
+        fi
+        how=healthy
+        [ "$name" != "$no_health_wait" ] || how=started
+        swarm_wait_running "$name" "$replicas" "$how" || failed=1
+    done
+    return "$failed"
+}
+
+# stop --delete-data: the volumes the stack's services mount (Swarm made them on the nodes).
+swarm_stack_volumes() {
+    local names
+    names=$(docker service ls --quiet --filter "label=clinicalbdd.stack=$stack" --format '{{.Name}}')
+    [ -n "$names" ] || return 0
+    # shellcheck disable=SC2086 # one name per word
+    docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{if eq .Type "volume"}}{{.Source}}{{"\n"}}{{end}}{{end}}' $names | sed '/^$/d' | sort -u
+}
+
+# stop --delete-data, after destroy: the volumes removed on this node (retried while the
+# removed tasks still hold them); the other nodes' (node-exporter's, on every node) named.
+swarm_remove_volumes() {
+    local volume started=$SECONDS left=""
+    for volume in $1; do
+        docker volume inspect "$volume" >/dev/null 2>&1 || { left+=" $volume"; continue; }
+        if [ "$dry_run" = 1 ]; then printf 'would run: docker volume rm %s\n' "$volume"; continue; fi
+        printf '+ docker volume rm %s\n' "$volume"
+        until docker volume rm "$volume" >/dev/null 2>&1; do
+            if [ $((SECONDS - started)) -ge 60 ]; then say "could not remove $volume (still in use?): docker volume rm $volume" >&2; left+=" $volume"; break; fi
+            sleep 2
+        done
+    done
+    [ -z "$left" ] || say "not on this node or not removed:$left; on each other node that has them (node-exporter's is on every node): docker volume rm$left"
 }

@@ -75,10 +75,90 @@ esac
 exit 0
 `;
 
+/** The stand-in stack on Swarm: label, service name, mode, update order, host-mode ports. */
+const swarmServices = [
+    ["alertmanager", "prod-alerting-alertmanager", "replicated", "stop-first", ""],
+    ["app", "prod-app", "replicated", "start-first", ""],
+    ["backup", "prod-backups-job", "replicated", "stop-first", ""],
+    ["edge", "prod-front-door-edge", "global", "stop-first", "80,443,"],
+    ["grafana", "prod-dashboards-grafana", "replicated", "stop-first", ""],
+    ["nginx", "prod-front-door-nginx", "replicated", "start-first", ""],
+    ["prometheus", "prod-metrics-prometheus", "replicated", "stop-first", ""],
+];
+
+/** docker as a Swarm manager holding the stand-in stack's services; replicas live in files beside the call log. */
+const fakeSwarmDocker = `#!/bin/bash
+echo "docker $*" >> "$OPS_CALLS"
+services='${swarmServices.map((s) => s.join(" ")).join("\n")}'
+field() { printf '%s\\n' "$services" | awk -v n="$1" -v f="$2" '$2 == n { print $f }'; }
+label_of() { field "$1" 1; }
+replicas() { cat "$OPS_CALLS.replicas.$1" 2>/dev/null || { [ "$1" = prod-app ] && echo 2 || echo 1; }; }
+arg_after() { local want=$1; shift; while [ $# -gt 0 ]; do [ "$1" = "$want" ] && { echo "$2"; return; }; shift; done; }
+filters() { printf '%s\\n' "$@" | sed -n "s/^label=clinicalbdd.$1=//p"; }
+case "$1 $2" in
+  "info --format") [ -z "$FAKE_DOCKER_DOWN" ] || exit 1; echo "active true" ;;
+  "info "*) [ -z "$FAKE_DOCKER_DOWN" ] || exit 1 ;;
+  "node inspect") echo "\${FAKE_DATA_LABEL-true}" ;;
+  "service ls")
+    stack=$(filters stack "$@"); want=$(filters service "$@")
+    [ "$stack" = prod ] || exit 0
+    printf '%s\\n' "$services" | while read -r label name mode order ports; do
+      [ -z "$want" ] || [ "$want" = "$label" ] || continue
+      r=$(replicas "$name"); running=$r; [ "$label" != "$FAKE_DOWN_SERVICE" ] || running=0
+      case "$*" in *'{{.Mode}}'*) echo "$name $mode $running/$r" ;; *) echo "$name" ;; esac
+    done ;;
+  "service inspect")
+    format=$(arg_after -f "$@"); shift 4
+    for name in "$@"; do
+      case $format in
+        *'"clinicalbdd.service"'*) echo "$(label_of "$name") $name" ;;
+        *UpdateStatus.State*) echo completed ;;
+        *Order*) echo "$(field "$name" 4) 65000000000 $(field "$name" 5)" ;;
+        *Monitor*) echo 65000000000 ;;
+        *Replicated.Replicas*) replicas "$name" ;;
+        *'"/data/grafana"'*) echo prod-grafana-data ;;
+        *'"/data/prometheus"'*) echo prod-prometheus-data ;;
+        *'"/backups"'*) echo prod-backups ;;
+        *'{{.Source}} {{end}}'*) case $name in *grafana) echo "prod-grafana-data " ;; *prometheus) echo "\${FAKE_PROMETHEUS_VOLUME:-prod-prometheus-data} " ;; esac ;;
+        *'eq .Type "volume"'*) case $name in *grafana) echo prod-grafana-data ;; *prometheus) echo prod-prometheus-data ;; *backups-job) printf 'prod-grafana-data\\nprod-backups\\n' ;; esac ;;
+        *ContainerSpec.Image*) echo sha256:0123456789abcdef ;;
+      esac
+    done ;;
+  "service ps")
+    name=$3; r=$(replicas "$name")
+    for i in $(seq 1 "$r"); do
+      case "$*" in
+        *--quiet*) echo "task$i" ;;
+        *'{{.Error}}'*) if [ "$(label_of "$name")" = "$FAKE_DOWN_SERVICE" ]; then printf '%s.%s\\tPending 3 seconds ago\\t"no suitable node (scheduling constraints not satisfied on 1 node)"\\n' "$name" "$i"; else printf '%s.%s\\tRunning 2 hours ago\\t\\n' "$name" "$i"; fi ;;
+        *) echo "Running 1 second ago" ;;
+      esac
+    done ;;
+  "service update") exit "\${FAKE_UPDATE_EXIT:-0}" ;;
+  "service scale") shift 3; for kv in "$@"; do echo "\${kv#*=}" > "$OPS_CALLS.replicas.\${kv%=*}"; echo "\${kv%=*} scaled to \${kv#*=}"; done ;;
+  "service logs") echo "2026-11-28T20:00:02Z \${@: -1}.2.abc@node1    | second"; echo "2026-11-28T20:00:01Z \${@: -1}.1.def@node1    | first" ;;
+  "volume inspect") [ -z "$FAKE_NO_VOLUME" ] ;;
+  "volume rm") echo "$3" ;;
+  "ps "* | "ps")
+    name=$(printf '%s\\n' "$@" | sed -n 's/^label=com.docker.swarm.service.name=//p')
+    [ -z "$name" ] && exit 0
+    [ "$(replicas "$name")" = 0 ] && exit 0
+    case "$*" in *-aq*) echo c0ffee ;; *) echo "$name.1.xyz" ;; esac ;;
+  "inspect -f") echo sha256:0123456789abcdef ;;
+  "run "*)
+    case "$*" in
+      *"sh -c ls -1 /backups/grafana"*) echo /backups/grafana/grafana-20261128T200000Z.tar.gz ;;
+      *"restore.sh --check"*) [ -z "$FAKE_BAD_CHECKSUM" ] || { echo "restore: checksum mismatch for x.tar.gz; nothing was touched" >&2; exit 1; } ;;
+      *restore.sh*) echo "restore: restored"; exit "\${FAKE_RESTORE_EXIT:-0}" ;;
+    esac ;;
+  "exec "*) case "$*" in *"ls -1t"*) echo /backups/grafana/grafana-20261128T200000Z.tar.gz ;; *backup.sh*) echo "backup: done" >&2 ;; esac ;;
+esac
+exit 0
+`;
+
 const fakePulumi = `#!/bin/bash
 echo "pulumi $*" >> "$OPS_CALLS"
 case "$1 $2" in
-  "config get") case $3 in tlsRotation) echo 2 ;; grafanaPasswordRotation) exit 1 ;; esac ;;
+  "config get") case $3 in tlsRotation) echo 2 ;; grafanaPasswordRotation) exit 1 ;; platform) [ -n "$FAKE_PLATFORM" ] || exit 1; echo "$FAKE_PLATFORM" ;; esac ;;
   "stack output")
     case $3 in
       healthUrl) echo https://localhost/health ;;
@@ -105,6 +185,7 @@ printf '200 in 0.012 s'
 
 let tmp: ReturnType<typeof makeTempDir>;
 let fullBin: string;
+let swarmBin: string;
 
 function makeBin(name: string, tools: Record<string, string>): string {
     const dir = path.join(tmp.dir, name);
@@ -116,6 +197,7 @@ function makeBin(name: string, tools: Record<string, string>): string {
 beforeAll(() => {
     tmp = makeTempDir("ops");
     fullBin = makeBin("bin", { docker: fakeDocker, pulumi: fakePulumi, curl: fakeCurl });
+    swarmBin = makeBin("swarm-bin", { docker: fakeSwarmDocker, pulumi: fakePulumi, curl: fakeCurl });
 });
 afterAll(() => tmp.cleanup());
 
@@ -444,7 +526,161 @@ describe("the Docker verbs", () => {
     });
 });
 
-test("shellcheck finds nothing in scripts/ops.sh", () => {
-    const r = spawnSync("shellcheck", [opsScript], { encoding: "utf8", timeout: 30_000 });
+// The same verbs when the engine is a Swarm manager holding services labelled with the stack
+// (how ops.sh tells a Swarm stack, without the Pulumi CLI). test/opsSwarmEngine.test.ts runs
+// them for real on a single-node Swarm.
+describe("the Docker verbs on a Swarm stack (recorded)", () => {
+    const swarm = (args: string[], env: Record<string, string> = {}) => ops(args, env, swarmBin);
+    /** The calls that change something: look-ups and the read-only one-shot container filtered out. */
+    const swarmChanging = (r: Result) =>
+        r.calls.filter(
+            (c) =>
+                !/^(docker (info|ps|inspect|node inspect|volume inspect|service (ls|inspect|ps|logs))|pulumi (config get|stack output)|curl )/.test(c) &&
+                !/^docker exec \S+ sh -c/.test(c) &&
+                !/^docker run .*:\/data\/\w+:ro /.test(c),
+        );
+
+    test("status lists every service with its running/desired tasks, probes only the front door (Swarm publishes no monitoring UI), exit 0", () => {
+        const r = swarm(["status"]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        for (const [label, name] of swarmServices) expect(r.stdout).toMatch(new RegExp(`\\n  ${label}\\s+${name}\\s+${label === "app" ? "2/2" : "1/1"}\\s+completed\\n`));
+        expect(r.calls.filter((c) => c.startsWith("curl ")).map((c) => c.split(" ").pop())).toEqual(["https://localhost/health"]);
+        expect(r.stdout).toMatch(/grafana\s+http:\/\/127\.0\.0\.1:3001\/api\/health\s+not published on Swarm/);
+        expect(r.stdout).toMatch(/status: everything is up and healthy/);
+        expect(r.calls.filter((c) => /^docker (ps -a|inspect)/.test(c))).toEqual([]);
+        expect(swarmChanging(r)).toEqual([]);
+    });
+
+    test("status names a service whose task is not running, with Swarm's reason, and exits 1", () => {
+        const r = swarm(["status"], { FAKE_DOWN_SERVICE: "grafana" });
+        expect(r.code).toBe(1);
+        expect(r.stdout).toMatch(/grafana\s+prod-dashboards-grafana\s+0\/1\s+completed\n    ! 0 of 1 tasks running\n    ! task prod-dashboards-grafana\.1 is Pending 3 seconds ago: "no suitable node/);
+        expect(r.stderr).toMatch(/status: 1 problem\(s\) above \(Swarm services: grafana\)/);
+    });
+
+    test("logs app: docker service logs (every task, every node), in time order", () => {
+        const r = swarm(["logs", "app", "--since", "10m"]);
+        expect(r.code).toBe(0);
+        expect(r.calls.filter((c) => c.startsWith("docker service logs"))).toEqual(["docker service logs --timestamps --since 10m prod-app"]);
+        expect(r.stdout).toBe("==> prod-app (since 10m, every task) <==\n2026-11-28T20:00:01Z prod-app.1.def@node1    | first\n2026-11-28T20:00:02Z prod-app.2.abc@node1    | second\n");
+    });
+
+    test("logs --follow takes one service", () => {
+        expect(swarm(["logs", "--follow"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/logs: --follow needs one service/) });
+        expect(swarm(["logs", "edge", "-f"]).calls).toContain("docker service logs --timestamps --since 1h --follow prod-front-door-edge");
+    });
+
+    test("restart app: a rolling update (docker service update --force), waited for; nothing restarted, signalled or exec'd in a task", () => {
+        const r = swarm(["restart", "app"]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        expect(swarmChanging(r)).toEqual(["docker service update --force --detach=false --quiet prod-app"]);
+        expect(r.stdout).toMatch(/app: each new task starts and turns healthy before its old one stops \(start-first\): no request is dropped/);
+        expect(r.stdout).toMatch(/app: Swarm watches the new tasks for 65 s[\s\S]*\+ timeout 425 docker service update --force --detach=false --quiet prod-app\n[\s\S]*app: 2 task\(s\) of prod-app replaced one at a time/);
+    });
+
+    test("restart edge says connections to its host ports are refused while its task restarts (stop-first)", () => {
+        expect(swarm(["restart", "edge"]).stdout).toMatch(/edge: each task stops before its successor starts \(stop-first: host ports 80,443 are its node's alone\): connections to them on that node are refused/);
+    });
+
+    test.each([["nginx", "--hard"], ["nginx", "--reload"], ["app", "--hard"]])("restart %s %s is refused on Swarm with exit 2, nothing changed", (service, flag) => {
+        const r = swarm(["restart", service, flag]);
+        expect({ code: r.code, changed: swarmChanging(r) }).toEqual({ code: 2, changed: [] });
+        expect(r.stderr).toMatch(new RegExp(`restart: restart ${flag}: not on Swarm, where stack prod runs: a task is never restarted or signalled in place`));
+    });
+
+    test("a restart that does not converge (rolled back) fails, naming the service and the retry", () => {
+        const r = swarm(["restart", "grafana"], { FAKE_UPDATE_EXIT: "1" });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/prod-dashboards-grafana did not converge \(rolled back or paused, above\)[\s\S]*grafana is not restarted; retry with: npm run restart -- grafana --stack prod/);
+    });
+
+    test("restart with no service rolls every service at once, each one task at a time", () => {
+        const r = swarm(["restart"]);
+        expect(r.code).toBe(0);
+        expect(swarmChanging(r).sort()).toEqual(swarmServices.map(([, name]) => `docker service update --force --detach=false --quiet ${name}`).sort());
+        expect(r.stdout).toMatch(/restarted 7 services/);
+    });
+
+    test("edge on one host is refused, saying nginx holds the ports there", () => {
+        expect(ops(["logs", "edge"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/edge is the Swarm target's TCP proxy in front of nginx; stack prod runs on one Docker host/) });
+    });
+
+    test("backup runs backup.sh in the backup job's task container on this node", () => {
+        const r = swarm(["backup"]);
+        expect(r.code).toBe(0);
+        expect(swarmChanging(r)).toEqual(["docker exec -e BACKUP_LOCK_WAIT_SECONDS=600 prod-backups-job.1.xyz /usr/local/bin/backup.sh"]);
+    });
+
+    const oneShot = (mode: string) =>
+        `docker run --rm --label clinicalbdd.ops=restore --network none --user 0:0 --security-opt no-new-privileges --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add FOWNER --cap-add FSETID -v prod-grafana-data:/data/grafana:${mode} -v prod-backups:/backups:ro sha256:0123456789abcdef`;
+
+    test("restore: verified, Grafana and the job scaled to 0, restored in a one-shot container, Grafana scaled back (healthy), then the job", () => {
+        const r = swarm(["restore", "grafana-20261128T200000Z.tar.gz"]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        expect(r.calls).toContain(`${oneShot("ro")} /usr/local/bin/restore.sh --check /backups/grafana/grafana-20261128T200000Z.tar.gz --service grafana`);
+        const restoreName = /--name (clinicalbdd-restore-prod-grafana-\d+)/.exec(r.calls.join("\n"))?.[1];
+        expect(swarmChanging(r)).toEqual([
+            "docker service scale --detach prod-dashboards-grafana=0 prod-backups-job=0",
+            `docker run --name ${restoreName} ${oneShot("rw").slice("docker run ".length)} /usr/local/bin/restore.sh /backups/grafana/grafana-20261128T200000Z.tar.gz --service grafana`,
+            "docker service scale --detach prod-dashboards-grafana=1",
+            "docker service scale --detach prod-backups-job=1",
+        ]);
+        expect(r.calls.filter((c) => /^docker (stop|start|exec|kill|restart)/.test(c))).toEqual([]);
+        expect(r.stdout).toMatch(/prod-dashboards-grafana is running and healthy \(1 task\(s\)\)[\s\S]*prod-backups-job is running \(1 task\(s\) started\)[\s\S]*restore: restored grafana from grafana-20261128T200000Z\.tar\.gz\n$/);
+    });
+
+    test("restore whose step fails scales both back and says what to retry", () => {
+        const r = swarm(["restore", "latest", "--service", "grafana"], { FAKE_RESTORE_EXIT: "137" });
+        expect(r.code).toBe(1);
+        expect(swarmChanging(r).slice(-2)).toEqual(["docker service scale --detach prod-dashboards-grafana=1", "docker service scale --detach prod-backups-job=1"]);
+        expect(r.stderr).toMatch(/NOT done: grafana is not restored from grafana-20261128T200000Z\.tar\.gz: the restore step ended with code 137 part way/);
+        expect(r.stderr).toMatch(/every service this verb scaled to 0 runs again: prod-dashboards-grafana prod-backups-job\n.*retry with: npm run restore -- grafana-20261128T200000Z\.tar\.gz --service grafana --stack prod --yes/);
+    });
+
+    test.each([
+        ["a bad checksum", { FAKE_BAD_CHECKSUM: "1" }, /cannot be restored \(above\): nothing was touched/],
+        ["off the data node", { FAKE_DATA_LABEL: "" }, /restore runs on the data node \(labelled clinicalbdd\.data=true\)[^\n]*nothing was touched/],
+        ["a service not mounting the job's volume", { FAKE_PROMETHEUS_VOLUME: "other" }, /prod-metrics-prometheus does not mount prod-prometheus-data/],
+    ])("restore refuses %s and scales nothing", (_what, env, message) => {
+        const r = swarm(["restore", "latest", "--service", _what.includes("mounting") ? "prometheus" : "grafana"], env);
+        expect({ code: r.code, changed: swarmChanging(r) }).toEqual({ code: 1, changed: [] });
+        expect(r.stderr).toMatch(message);
+    });
+
+    test("stop --delete-data on Swarm: no retainDataVolumes dance (Pulumi does not own the volumes); destroy, then the volumes the services mounted removed", () => {
+        const r = swarm(["stop", "--delete-data", "--yes"], { FAKE_PLATFORM: "swarm" });
+        expect(r.code).toBe(0);
+        expect(swarmChanging(r)).toEqual([
+            "pulumi destroy --stack prod --yes",
+            "docker volume rm prod-backups",
+            "docker volume rm prod-grafana-data",
+            "docker volume rm prod-prometheus-data",
+        ]);
+        expect(r.stdout).toMatch(/these volumes on the data node will be DELETED: prod-backups prod-grafana-data prod-prometheus-data\n/);
+        expect(r.stdout).toMatch(/\+ docker volume rm prod-backups\n\+ docker volume rm prod-grafana-data\n\+ docker volume rm prod-prometheus-data\n/);
+    });
+
+    test("renew-cert on a Swarm stack says nginx's tasks are replaced by a rolling update", () => {
+        const r = swarm(["renew-cert", "--yes"], { FAKE_PLATFORM: "swarm" });
+        expect(changing(r)).toEqual(["pulumi config set tlsRotation 3 --stack prod", "pulumi up --stack prod --yes"]);
+        expect(r.stdout).toMatch(/a new secret and config, nginx's tasks replaced one at a time/);
+    });
+});
+
+test("no file of the verbs passes 400 lines", () => {
+    const scripts = path.dirname(opsScript);
+    const long = fs
+        .readdirSync(scripts)
+        .filter((f) => /^ops(-[\w-]+)?\.sh$/.test(f))
+        .map((f) => `${f}: ${fs.readFileSync(path.join(scripts, f), "utf8").split("\n").length - 1}`)
+        .filter((line) => Number(line.split(": ")[1]) > 400);
+    expect(long).toEqual([]);
+});
+
+test("shellcheck finds nothing in scripts/ops.sh and the verbs' files it sources", () => {
+    const scripts = path.dirname(opsScript);
+    const files = fs.readdirSync(scripts).filter((f) => /^ops(-[\w-]+)?\.sh$/.test(f));
+    expect(files).toEqual(expect.arrayContaining(["ops.sh", "ops-swarm.sh", "ops-restore.sh"]));
+    const r = spawnSync("shellcheck", ["-x", ...files.map((f) => path.join(scripts, f))], { encoding: "utf8", timeout: 30_000 });
     expect({ code: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ code: 0, output: "" });
 });
