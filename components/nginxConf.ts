@@ -13,6 +13,11 @@ export interface NginxFacts {
     readonly listenHttps: string;
     /** stub_status for the exporter; never published. */
     readonly listenStatus: string;
+    /**
+     * Extra listeners for connections from an edge proxy (Swarm, host mode), which start with
+     * the PROXY protocol header carrying the client's address; absent on one host.
+     */
+    readonly listenFromEdge?: { readonly http: string; readonly https: string };
     /** The HTTPS port clients use, for the redirect (omitted from the URL when 443). */
     readonly publicHttpsPort: number;
     readonly certificateFile: string;
@@ -96,7 +101,7 @@ http {
     resolver ${facts.resolver} valid=${resolverCacheSeconds}s ipv6=off;
     resolver_timeout 2s;
 
-    proxy_http_version 1.1;
+${facts.listenFromEdge ? edgeRealIp : ""}    proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $host;
     proxy_set_header X-Real-IP $remote_addr;
@@ -117,7 +122,7 @@ http {
 
     server {
         listen ${facts.listenHttp} default_server;
-        server_name ${settings.domain};
+${facts.listenFromEdge ? `        listen ${facts.listenFromEdge.http} default_server proxy_protocol;\n` : ""}        server_name ${settings.domain};
         location / {
             return 301 https://$host${httpsSuffix}$request_uri;
         }
@@ -126,7 +131,7 @@ http {
     server {
         # "listen … http2" rather than "http2 on": Debian's nginx 1.22 predates the directive.
         listen ${facts.listenHttps} ssl http2 default_server;
-        server_name ${settings.domain};
+${facts.listenFromEdge ? `        listen ${facts.listenFromEdge.https} ssl http2 default_server proxy_protocol;\n` : ""}        server_name ${settings.domain};
 
         ssl_certificate ${facts.certificateFile};
         ssl_certificate_key ${facts.privateKeyFile};
@@ -176,6 +181,15 @@ ${grafana}    }
 }
 `;
 }
+
+// The edge proxy's connections carry the client's address; only the overlay (private
+// addresses) reaches the PROXY-protocol listeners, which are never published.
+const edgeRealIp = `    set_real_ip_from 10.0.0.0/8;
+    set_real_ip_from 172.16.0.0/12;
+    set_real_ip_from 192.168.0.0/16;
+    real_ip_header proxy_protocol;
+
+`;
 
 function grafanaLocation(facts: NginxFacts): string {
     return `

@@ -39,6 +39,19 @@ export const dockerTopology = {
 } as const;
 
 /**
+ * The edge proxy on Swarm (host mode): where it listens, and the front door's PROXY-protocol
+ * ports it forwards to, on every front-door task (tasks.nginx).
+ */
+export const edgeTopology = {
+    alias: "edge",
+    httpPort: 80,
+    httpsPort: 443,
+    statusPort: 8081,
+    frontDoorHttpPort: 8080,
+    frontDoorHttpsPort: 8443,
+} as const;
+
+/**
  * The scrape targets on Swarm: Docker's DNS answers `tasks.<service>` with one A record per
  * running task, on the overlay network and without the Docker socket, so Prometheus finds
  * every app task and the exporter on every node (global services) by dns_sd, as on one host.

@@ -9,7 +9,7 @@ import { smtpPasswordPath } from "../components/alertmanagerServer";
 import { dockerNginxFacts, renderNginxConf } from "../components/nginxConf";
 import { SecretSettings, Settings } from "../components/settings";
 import { TlsCertificate } from "../components/tlsCertificate";
-import { dockerTopology as t } from "../components/topology";
+import { dockerTopology as t, edgeTopology } from "../components/topology";
 
 /** The certificate nginx serves: the operator's when both halves are set, else generated. */
 export function frontDoorCertificate(settings: Settings, secrets: SecretSettings): TlsCertificate {
@@ -22,16 +22,18 @@ export function frontDoorCertificate(settings: Settings, secrets: SecretSettings
     });
 }
 
-/** nginx.conf for the platform network: the app and Grafana by their aliases. */
-export function frontDoorNginxConf(settings: Settings): string {
-    return renderNginxConf(
-        settings,
-        dockerNginxFacts(settings, {
-            app: `${t.app.alias}:${t.app.port}`,
-            grafana: `${t.grafana.alias}:${t.grafana.port}`,
-            statusPort: t.nginx.statusPort,
-        }),
-    );
+/**
+ * nginx.conf for the platform network: the app and Grafana by their aliases; behind the edge
+ * proxy (Swarm, host mode), also the PROXY-protocol listeners the edge forwards to.
+ */
+export function frontDoorNginxConf(settings: Settings, behindEdge = false): string {
+    const facts = dockerNginxFacts(settings, {
+        app: `${t.app.alias}:${t.app.port}`,
+        grafana: `${t.grafana.alias}:${t.grafana.port}`,
+        statusPort: t.nginx.statusPort,
+    });
+    const listenFromEdge = { http: String(edgeTopology.frontDoorHttpPort), https: String(edgeTopology.frontDoorHttpsPort) };
+    return renderNginxConf(settings, behindEdge ? { ...facts, listenFromEdge } : facts);
 }
 
 /** alertmanager.yml, secret because it holds the webhook URL; the SMTP password stays in its own file. */

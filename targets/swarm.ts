@@ -4,7 +4,8 @@
  * configs and secrets, every change a rolling service update that `pulumi up` waits for.
  * Prerequisites on the cluster (docs/swarm.md): one node labelled clinicalbdd.data=true
  * (Prometheus, Alertmanager, Grafana and the backups keep their local volumes there) and,
- * with swarmPublishMode=host, the nodes labelled clinicalbdd.edge=true that publish 80/443.
+ * with swarmPublishMode=host, the nodes labelled clinicalbdd.edge=true, where the edge proxy
+ * publishes 80/443 and passes connections to the front-door nginx.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,9 +21,11 @@ import { buildLocalImage } from "../components/localImage";
 import { prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheusConfig";
 import { prometheusWorkload } from "../components/prometheusServer";
 import { nginxWorkload } from "../components/reverseProxy";
+import { renderEdgeConf } from "../components/edgeConf";
+import { edgeWorkload } from "../components/edgeProxy";
 import { SecretSettings, Settings } from "../components/settings";
 import { runOnSwarm, SwarmPlacement, SwarmRunOptions } from "../components/swarm/swarmService";
-import { dockerTopology as t, swarmScrapeTargets } from "../components/topology";
+import { dockerTopology as t, edgeTopology, swarmScrapeTargets } from "../components/topology";
 import { publicUrls } from "../components/urls";
 import { WorkloadFile } from "../components/workload";
 import { createHash } from "crypto";
@@ -65,9 +68,10 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
     );
 
     const certificate = frontDoorCertificate(settings, secrets);
+    const behindEdge = settings.swarm.publishMode === "host";
     const nginx = nginxWorkload({
         image: settings.images.nginx,
-        nginxConf: frontDoorNginxConf(settings),
+        nginxConf: frontDoorNginxConf(settings, behindEdge),
         certificatePem: certificate.certificatePem,
         privateKeyPem: certificate.privateKeyPem,
         httpPort: settings.ports.http,
@@ -75,16 +79,29 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
         statusPort: t.nginx.statusPort,
         aliases: [t.nginx.alias],
     });
-    // Host mode: the old task holds 80/443 until it stops, so a start-first successor on the same
-    // node could never bind them: one nginx per edge node, stop-first, behind the site's balancer.
-    // Ingress: the routing mesh owns the ports, so two nginx tasks overlap (start-first).
-    run(
-        "front-door-nginx",
-        nginx,
-        settings.swarm.publishMode === "host"
-            ? { mode: "global", constraints: [edgeNodeConstraint], order: "stop-first", publishMode: "host" }
-            : { mode: { replicas: 2 }, order: "start-first", publishMode: "ingress" },
-    );
+    // One front-door task (its exporter reads one stub_status), rolled start-first: the new
+    // task serves before the old one stops, so a certificate or nginx.conf change drops nothing.
+    // Host mode: the ports stay with the edge proxy on each edge node, which the front door's
+    // changes never touch (a start-first nginx could not bind ports its predecessor holds).
+    // Ingress: the routing mesh owns the ports and balances over both tasks while they overlap.
+    run("front-door-nginx", behindEdge ? { ...nginx, ports: [] } : nginx, { mode: { replicas: 1 }, order: "start-first", publishMode: "ingress" });
+    if (behindEdge) {
+        const edge = edgeWorkload({
+            image: settings.images.nginx,
+            edgeConf: renderEdgeConf({
+                resolver: "127.0.0.11",
+                frontDoorHost: `tasks.${t.nginx.alias}`,
+                http: { listen: edgeTopology.httpPort, upstreamPort: edgeTopology.frontDoorHttpPort },
+                https: { listen: edgeTopology.httpsPort, upstreamPort: edgeTopology.frontDoorHttpsPort },
+                statusPort: edgeTopology.statusPort,
+            }),
+            httpPort: settings.ports.http,
+            httpsPort: settings.ports.https,
+        });
+        // Stop-first per node (its successor could not bind the ports): only an nginx image
+        // upgrade or a port change restarts it; zero failures then need two edge nodes.
+        run("front-door-edge", edge, { mode: "global", constraints: [edgeNodeConstraint], order: "stop-first", publishMode: "host" });
+    }
 
     const prometheusVolume = `${volumePrefix}-prometheus-data`;
     const grafanaVolume = `${volumePrefix}-grafana-data`;

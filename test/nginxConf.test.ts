@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { renderEdgeConf } from "../components/edgeConf";
 import { NginxFacts, renderNginxConf } from "../components/nginxConf";
 import { parseSettings } from "../components/settings";
 import { makeTempDir, runTool, writeSelfSignedCertificate } from "./helpers/tools";
@@ -40,6 +41,23 @@ describe("renderNginxConf checked by Debian's nginx -t", () => {
     test.each(cases)("%s: nginx -t accepts the rendered file", (_label, values) => {
         const file = path.join(tmp.dir, "nginx.conf");
         fs.writeFileSync(file, renderNginxConf(settingsWith(values), factsIn(tmp.dir, tls)));
+        const { code, output } = runTool("nginx", ["-t", "-q", "-e", path.join(tmp.dir, "startup.log"), "-c", file]);
+        expect({ code, output }).toEqual({ code: 0, output: "" });
+    });
+
+    test("behind the Swarm edge proxy (PROXY-protocol listeners, the client's address from the header): nginx -t accepts the rendered file", () => {
+        const file = path.join(tmp.dir, "behind-edge.conf");
+        const facts = { ...factsIn(tmp.dir, tls), listenFromEdge: { http: "127.0.0.1:18088", https: "127.0.0.1:18448" } };
+        fs.writeFileSync(file, renderNginxConf(settingsWith({}), facts));
+        const { code, output } = runTool("nginx", ["-t", "-q", "-e", path.join(tmp.dir, "startup.log"), "-c", file]);
+        expect({ code, output }).toEqual({ code: 0, output: "" });
+    });
+
+    test("the edge proxy's nginx.conf (stream module, loaded as Debian loads it): nginx -t accepts it", () => {
+        const file = path.join(tmp.dir, "edge.conf");
+        const conf = renderEdgeConf({ resolver: "127.0.0.11", frontDoorHost: "tasks.nginx", http: { listen: 18180, upstreamPort: 8080 }, https: { listen: 18543, upstreamPort: 8443 }, statusPort: 18181 });
+        // jest's stdio are sockets, which nginx cannot open by /dev/std*; the container's are pipes.
+        fs.writeFileSync(file, conf.replace(/\/dev\/std(out|err)/g, (_m, stream) => path.join(tmp.dir, `edge-${stream}.log`)).replace("/tmp/", `${tmp.dir}/`));
         const { code, output } = runTool("nginx", ["-t", "-q", "-e", path.join(tmp.dir, "startup.log"), "-c", file]);
         expect({ code, output }).toEqual({ code: 0, output: "" });
     });

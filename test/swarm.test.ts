@@ -19,6 +19,7 @@ beforeAll(async () => {
 }, 120_000);
 
 const service = (run: ProgramRun, name: string) => run.one(SERVICE, name).inputs;
+const configText = (run: ProgramRun, name: string) => Buffer.from(run.one(CONFIG, name).inputs.data, "base64").toString("utf8");
 
 interface SwarmEffect {
     replaced: string[];
@@ -47,7 +48,8 @@ describe("platform swarm on Pulumi's mocks", () => {
         const modes = Object.fromEntries(base.byType(SERVICE).map((s) => [s.name, s.inputs.mode]));
         expect(modes).toEqual({
             app: { replicated: { replicas: 2 } },
-            "front-door-nginx": { global: true },
+            "front-door-nginx": { replicated: { replicas: 1 } },
+            "front-door-edge": { global: true },
             "metrics-prometheus": { replicated: { replicas: 1 } },
             "alerting-alertmanager": { replicated: { replicas: 1 } },
             "dashboards-grafana": { replicated: { replicas: 1 } },
@@ -61,7 +63,8 @@ describe("platform swarm on Pulumi's mocks", () => {
             expect({ name, placement: service(base, name).taskSpec.placement }).toEqual({ name, placement: { constraints: ["node.labels.clinicalbdd.data==true"] } });
             expect({ name, order: service(base, name).updateConfig.order }).toEqual({ name, order: "stop-first" });
         }
-        expect(service(base, "front-door-nginx").taskSpec.placement).toEqual({ constraints: ["node.labels.clinicalbdd.edge==true"] });
+        expect(service(base, "front-door-edge").taskSpec.placement).toEqual({ constraints: ["node.labels.clinicalbdd.edge==true"] });
+        expect(service(base, "front-door-nginx").taskSpec.placement).toBeUndefined();
     });
 
     test("the app: limits and reservations of 2 GB and 2 CPUs, restart policy, json-file rotation, the healthcheck", () => {
@@ -85,25 +88,43 @@ describe("platform swarm on Pulumi's mocks", () => {
         expect(service(base, "exporters-node-exporter").convergeConfig).toBeUndefined();
     });
 
-    test("nginx publishes 80 and 443 in host mode on the edge nodes; nothing else publishes a port", () => {
-        expect(service(base, "front-door-nginx").endpointSpec).toEqual({
+    test("host mode: the edge proxy publishes 80 and 443 on the edge nodes, stop-first; nothing else publishes a port", () => {
+        const edge = service(base, "front-door-edge");
+        expect(edge.endpointSpec).toEqual({
             mode: "dnsrr",
             ports: [
                 { targetPort: 80, publishedPort: 80, protocol: "tcp", publishMode: "host" },
                 { targetPort: 443, publishedPort: 443, protocol: "tcp", publishMode: "host" },
             ],
         });
+        expect(edge.updateConfig.order).toBe("stop-first");
         const publishing = base.byType(SERVICE).filter((s) => s.inputs.endpointSpec.ports.length > 0).map((s) => s.name);
-        expect(publishing).toEqual(["front-door-nginx"]);
+        expect(publishing).toEqual(["front-door-edge"]);
     });
 
-    test("swarmPublishMode ingress: two nginx tasks behind the routing mesh, start-first", async () => {
+    test("host mode: the front-door nginx behind the edge rolls start-first on the overlay, with PROXY-protocol listeners for the edge", () => {
+        const nginx = service(base, "front-door-nginx");
+        expect(nginx.updateConfig.order).toBe("start-first");
+        expect(nginx.endpointSpec).toEqual({ mode: "dnsrr", ports: [] });
+        const conf = configText(base, "front-door-nginx-nginx.conf");
+        expect(conf).toContain("listen 8443 ssl http2 default_server proxy_protocol;");
+        expect(conf).toContain("real_ip_header proxy_protocol;");
+        const edgeConf = configText(base, "front-door-edge-nginx.conf");
+        expect(edgeConf).toContain("set $front_door tasks.nginx:8443;");
+        expect(edgeConf).toContain("proxy_protocol on;");
+        // Nothing in it varies with a setting, so no config change restarts the edge.
+        expect(edgeConf).not.toMatch(/ssl_certificate|client_max_body_size/);
+    });
+
+    test("swarmPublishMode ingress: the routing mesh publishes nginx itself (no edge proxy), start-first", async () => {
         const run = await runProgram({ ...swarm, swarmPublishMode: "ingress" });
         const nginx = service(run, "front-door-nginx");
-        expect(nginx.mode).toEqual({ replicated: { replicas: 2 } });
+        expect(run.byType(SERVICE).map((s) => s.name)).not.toContain("front-door-edge");
+        expect(nginx.mode).toEqual({ replicated: { replicas: 1 } });
         expect(nginx.updateConfig.order).toBe("start-first");
         expect(nginx.endpointSpec.mode).toBe("vip");
         expect(nginx.endpointSpec.ports.map((p: { publishMode: string }) => p.publishMode)).toEqual(["ingress", "ingress"]);
+        expect(configText(run, "front-door-nginx-nginx.conf")).not.toContain("proxy_protocol");
     });
 
     test("files are configs named by content hash; the key, passwords and app secrets are Swarm secrets", () => {
@@ -208,7 +229,8 @@ const cases: { label: string; config: Record<string, string>; expected: SwarmEff
         config: { backupRetention: "96", backupIntervalMinutes: "30" },
         expected: { added: [], removed: [], replaced: [], updated: ["backups-job"] },
     },
-    { label: "nginxImage 1.27.3 → 1.27.4", config: { nginxImage: "nginx:1.27.4-alpine" }, expected: { added: [], removed: [], replaced: [], updated: ["front-door-nginx"] } },
+    // The edge runs the same nginx image: an upgrade restarts it, stop-first (two edge nodes keep the site up).
+    { label: "nginxImage 1.27.3 → 1.27.4", config: { nginxImage: "nginx:1.27.4-alpine" }, expected: { added: [], removed: [], replaced: [], updated: ["front-door-edge", "front-door-nginx"] } },
 ];
 
 describe("each config change under swarm: new configs and secrets, services updated, none replaced", () => {
