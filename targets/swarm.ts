@@ -84,7 +84,12 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
     // Host mode: the ports stay with the edge proxy on each edge node, which the front door's
     // changes never touch (a start-first nginx could not bind ports its predecessor holds).
     // Ingress: the routing mesh owns the ports and balances over both tasks while they overlap.
-    run("front-door-nginx", behindEdge ? { ...nginx, ports: [] } : nginx, { mode: { replicas: 1 }, order: "start-first", publishMode: "ingress" });
+    // Behind the edge it stays on the edge nodes too (TLS ends there, and a worker's loss never takes it).
+    run(
+        "front-door-nginx",
+        behindEdge ? { ...nginx, ports: [] } : nginx,
+        behindEdge ? { mode: { replicas: 1 }, order: "start-first", constraints: [edgeNodeConstraint] } : { mode: { replicas: 1 }, order: "start-first", publishMode: "ingress" },
+    );
     if (behindEdge) {
         const edge = edgeWorkload({
             image: settings.images.nginx,

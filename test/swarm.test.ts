@@ -64,7 +64,7 @@ describe("platform swarm on Pulumi's mocks", () => {
             expect({ name, order: service(base, name).updateConfig.order }).toEqual({ name, order: "stop-first" });
         }
         expect(service(base, "front-door-edge").taskSpec.placement).toEqual({ constraints: ["node.labels.clinicalbdd.edge==true"] });
-        expect(service(base, "front-door-nginx").taskSpec.placement).toBeUndefined();
+        expect(service(base, "front-door-nginx").taskSpec.placement).toEqual({ constraints: ["node.labels.clinicalbdd.edge==true"] });
     });
 
     test("the app: limits and reservations of 2 GB and 2 CPUs, restart policy, json-file rotation, the healthcheck", () => {
