@@ -79,16 +79,17 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
         statusPort: t.nginx.statusPort,
         aliases: [t.nginx.alias],
     });
-    // One front-door task (its exporter reads one stub_status), rolled start-first: the new
-    // task serves before the old one stops, so a certificate or nginx.conf change drops nothing.
+    // Two front-door tasks (spread over the edge nodes), rolled start-first: a certificate or
+    // nginx.conf change starts each new task before its predecessor stops, and a drained or lost
+    // node leaves the other task serving. (The nginx exporter reads whichever task DNS gives it.)
     // Host mode: the ports stay with the edge proxy on each edge node, which the front door's
-    // changes never touch (a start-first nginx could not bind ports its predecessor holds).
-    // Ingress: the routing mesh owns the ports and balances over both tasks while they overlap.
-    // Behind the edge it stays on the edge nodes too (TLS ends there, and a worker's loss never takes it).
+    // changes never touch (a start-first nginx could not bind ports its predecessor holds); the
+    // front door stays on the edge nodes too, where TLS ends.
+    // Ingress: the routing mesh owns the ports and balances over the tasks.
     run(
         "front-door-nginx",
         behindEdge ? { ...nginx, ports: [] } : nginx,
-        behindEdge ? { mode: { replicas: 1 }, order: "start-first", constraints: [edgeNodeConstraint] } : { mode: { replicas: 1 }, order: "start-first", publishMode: "ingress" },
+        behindEdge ? { mode: { replicas: 2 }, order: "start-first", constraints: [edgeNodeConstraint] } : { mode: { replicas: 2 }, order: "start-first", publishMode: "ingress" },
     );
     if (behindEdge) {
         const edge = edgeWorkload({

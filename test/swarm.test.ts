@@ -48,7 +48,7 @@ describe("platform swarm on Pulumi's mocks", () => {
         const modes = Object.fromEntries(base.byType(SERVICE).map((s) => [s.name, s.inputs.mode]));
         expect(modes).toEqual({
             app: { replicated: { replicas: 2 } },
-            "front-door-nginx": { replicated: { replicas: 1 } },
+            "front-door-nginx": { replicated: { replicas: 2 } },
             "front-door-edge": { global: true },
             "metrics-prometheus": { replicated: { replicas: 1 } },
             "alerting-alertmanager": { replicated: { replicas: 1 } },
@@ -120,7 +120,7 @@ describe("platform swarm on Pulumi's mocks", () => {
         const run = await runProgram({ ...swarm, swarmPublishMode: "ingress" });
         const nginx = service(run, "front-door-nginx");
         expect(run.byType(SERVICE).map((s) => s.name)).not.toContain("front-door-edge");
-        expect(nginx.mode).toEqual({ replicated: { replicas: 1 } });
+        expect(nginx.mode).toEqual({ replicated: { replicas: 2 } });
         expect(nginx.updateConfig.order).toBe("start-first");
         expect(nginx.endpointSpec.mode).toBe("vip");
         expect(nginx.endpointSpec.ports.map((p: { publishMode: string }) => p.publishMode)).toEqual(["ingress", "ingress"]);
