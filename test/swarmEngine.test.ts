@@ -63,6 +63,24 @@ describe("the first pulumi up on a real Swarm", () => {
         expect(JSON.parse(health.body)).toMatchObject({ status: "ok" });
     });
 
+    test("through the edge proxy, nginx logs the client's address (PROXY protocol), not the edge's", async () => {
+        const marker = `/edge-check-${process.pid}-${Date.now()}`;
+        expect((await get(`https://127.0.0.1:${httpsPort}${marker}`)).status).toBe(404);
+        const edgeAddresses = docker("ps", "--filter", `label=com.docker.swarm.service.name=${stack}-front-door-edge`, "--format", "{{.ID}}")
+            .split("\n")
+            .filter(Boolean)
+            .flatMap((id) => docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", id).split(" ").filter(Boolean));
+        expect(edgeAddresses.length).toBeGreaterThan(0);
+        let logged: { remote_addr: string } | undefined;
+        for (let i = 0; i < 10 && !logged; i++) {
+            const line = docker("service", "logs", "--raw", `${stack}-front-door-nginx`).split("\n").find((l) => l.includes(marker));
+            logged = line ? JSON.parse(line.slice(line.indexOf("{"))) : undefined;
+            if (!logged) await sleep(1000);
+        }
+        expect(logged?.remote_addr).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+        expect(edgeAddresses).not.toContain(logged?.remote_addr);
+    });
+
     test("every service reads back as sent, so the next pulumi up has nothing to change", async () => {
         const problems: string[] = [];
         for (const s of deployment.services()) {
