@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Prints one "tests: N passed, N failed, N skipped" line over jest's JSON report and
-// pytest's JUnit XML, and fails when either report is missing or ran no test.
+// Prints one "tests: N passed, N failed, N skipped" line over jest's JSON reports and
+// pytest's JUnit XML, and fails when any report is missing or ran no test.
 "use strict";
 const fs = require("fs");
 
@@ -19,9 +19,12 @@ function pytestCounts(file) {
     return { passed: attr("tests") - failed - skipped, failed, skipped };
 }
 
-const [jestFile, pytestFile] = process.argv.slice(2);
+// Arguments: label=file pairs, e.g. jest=jest.json jest-swarm=swarm.json pytest=pytest.xml;
+// a label starting with "pytest" is JUnit XML, any other is jest's JSON.
 const parts = [];
-for (const [label, file, read] of [["jest", jestFile, jestCounts], ["pytest", pytestFile, pytestCounts]]) {
+for (const arg of process.argv.slice(2)) {
+    const [label, file] = arg.split(/=(.*)/s);
+    const read = label.startsWith("pytest") ? pytestCounts : jestCounts;
     if (!fs.existsSync(file)) {
         console.log(`${label}: no report (${file}); the runner did not finish`);
         parts.push({ passed: 0, failed: 1, skipped: 0 });

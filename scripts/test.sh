@@ -17,7 +17,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # Debian packages: real servers and validators. Installed only when missing.
 debian_packages=(nginx prometheus prometheus-alertmanager prometheus-node-exporter
     prometheus-blackbox-exporter prometheus-nginx-exporter dnsmasq wrk shellcheck openssl sqlite3
-    docker.io debootstrap)
+    libnginx-mod-stream docker.io debootstrap iproute2)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -60,6 +60,19 @@ wait "$engine_setup" || engine_status=$?
 cat "$results/engine.log"
 [ "$engine_status" -eq 0 ] || fail "the Docker engine or the images could not be set up (exit $engine_status)"
 
+# The Swarm real-engine tests spend most of their time waiting on rolling updates and
+# convergence, so they run beside everything else, in jests of their own; their output is
+# printed when they end. First a one-node `docker swarm init` of the same engine, then a
+# Swarm of three engines in network namespaces (test/engine/swarm-cluster.sh).
+step "jest: the Swarm real-engine tests, in the background (output below the main jest run)"
+(
+    npx jest --ci --testPathIgnorePatterns /node_modules/ --runTestsByPath test/swarmEngine.test.ts test/opsSwarmEngine.test.ts \
+        --json --outputFile="$results/jest-swarm.json" || exit_status=$?
+    bash test/engine/swarm-cluster.sh test --json --outputFile="$results/jest-swarm-cluster.json" || exit_status=$?
+    exit "${exit_status:-0}"
+) >"$results/jest-swarm.log" 2>&1 &
+swarm_jest=$!
+
 status=0
 step "tsc --noEmit (strict)"
 npx tsc --noEmit -p . || status=1
@@ -76,6 +89,11 @@ step "pytest app/"
 step "jest"
 npx jest --ci --json --outputFile="$results/jest.json" || status=1
 
-# One closing line over both runners.
-node "$root/scripts/test-summary.js" "$results/jest.json" "$results/pytest.xml" || status=1
+step "jest: the Swarm real-engine tests"
+wait "$swarm_jest" || status=1
+cat "$results/jest-swarm.log"
+
+# One closing line over every runner.
+node "$root/scripts/test-summary.js" jest="$results/jest.json" jest-swarm="$results/jest-swarm.json" \
+    jest-swarm-cluster="$results/jest-swarm-cluster.json" pytest="$results/pytest.xml" || status=1
 exit $status
