@@ -97,7 +97,7 @@ beforeAll(async () => {
     // stack's first service, the smaller the window in which another test file's release() finds
     // no service on the engine and takes the node's labels (or the Swarm) away.
     ({ deployment, httpsPort } = await swarmTestDeployment(stack));
-    node = joinTestSwarm();
+    node = joinTestSwarm(stack);
     const started = Date.now();
     await deployment.up(await deployment.program());
     const run = deployment.current as ProgramRun;

@@ -26,7 +26,7 @@ const figures: string[] = [];
 const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8" }).trim();
 
 beforeAll(async () => {
-    node = joinTestSwarm();
+    node = joinTestSwarm(stack);
     ({ deployment, httpsPort } = await swarmTestDeployment(stack));
     const started = Date.now();
     const steps = await deployment.up(await deployment.program());

@@ -17,16 +17,20 @@ function quiet(...args: string[]): void {
 /** This engine as a one-node Swarm, labelled as the data and edge node the program expects. */
 export interface SwarmNode {
     readonly nodeId: string;
-    /** Removes the stack's volumes and, when no other stack's service is left, the labels and the Swarm this created. */
+    /** Removes the stack's volumes and, when no other test stack holds the node, the labels, or the whole Swarm when the tests created it. */
     release(stack: string): void;
 }
 
+/** The node label by which a test stack says it is using the node (removed by release). */
+const holdLabel = (stack: string) => `clinicalbdd.test-hold.${stack}`;
+
 /**
  * `docker swarm init` of the test command's own engine when it is not in a Swarm already. Several
- * test files may share it (one after the other or side by side), so each leaves it only when
- * no service of any other stack is left on it.
+ * test files may share it (one after the other or side by side): each holds the node with a
+ * label of its stack from joining to release, and the last one out leaves the Swarm if the
+ * tests created it, or else removes their labels.
  */
-export function joinTestSwarm(): SwarmNode {
+export function joinTestSwarm(stack: string): SwarmNode {
     let created = false;
     if (docker("info", "--format", "{{.Swarm.LocalNodeState}}") !== "active") {
         try {
@@ -38,16 +42,23 @@ export function joinTestSwarm(): SwarmNode {
         }
     }
     const nodeId = docker("info", "--format", "{{.Swarm.NodeID}}");
-    docker("node", "update", "--label-add", "clinicalbdd.data=true", "--label-add", "clinicalbdd.edge=true", nodeId);
+    // A Swarm the tests created is left by the last test out; one that was there before is kept.
+    const createdLabel = created ? ["--label-add", "clinicalbdd.test-created=true"] : [];
+    docker("node", "update", "--label-add", "clinicalbdd.data=true", "--label-add", "clinicalbdd.edge=true", "--label-add", `${holdLabel(stack)}=true`, ...createdLabel, nodeId);
     return {
         nodeId,
         release(stack: string): void {
             // Swarm creates the local volumes on first use; the program does not own them.
             const volumes = docker("volume", "ls", "--quiet", "--filter", `name=clinical-bdd-creator-${stack}-`).split("\n").filter(Boolean);
             for (const v of volumes) quiet("volume", "rm", v);
-            if (docker("service", "ls", "--quiet") !== "") return;
-            quiet("node", "update", "--label-rm", "clinicalbdd.data", "--label-rm", "clinicalbdd.edge", nodeId);
-            if (created) quiet("swarm", "leave", "--force");
+            quiet("node", "update", "--label-rm", holdLabel(stack), nodeId);
+            const labels = Object.keys(JSON.parse(docker("node", "inspect", "--format", "{{json .Spec.Labels}}", nodeId)) ?? {});
+            if (labels.some((l) => l.startsWith("clinicalbdd.test-hold.")) || docker("service", "ls", "--quiet") !== "") return;
+            if (labels.includes("clinicalbdd.test-created")) {
+                quiet("swarm", "leave", "--force");
+            } else {
+                quiet("node", "update", "--label-rm", "clinicalbdd.data", "--label-rm", "clinicalbdd.edge", nodeId);
+            }
         },
     };
 }
