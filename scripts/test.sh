@@ -65,6 +65,7 @@ cat "$results/engine.log"
 # printed when they end. First a one-node `docker swarm init` of the same engine, then a
 # Swarm of three engines in network namespaces (test/engine/swarm-cluster.sh).
 step "jest: the Swarm real-engine tests, in the background (output below the main jest run)"
+swarm_state_before=$(docker info --format '{{.Swarm.LocalNodeState}}')
 (
     npx jest --ci --testPathIgnorePatterns /node_modules/ --runTestsByPath test/swarmEngine.test.ts test/opsSwarmEngine.test.ts \
         --json --outputFile="$results/jest-swarm.json" || exit_status=$?
@@ -92,6 +93,11 @@ npx jest --ci --json --outputFile="$results/jest.json" || status=1
 step "jest: the Swarm real-engine tests"
 wait "$swarm_jest" || status=1
 cat "$results/jest-swarm.log"
+# The Swarm tests do not leave the Swarm while other containers run (leaving wipes their
+# embedded DNS); with every test done, the engine goes back to how it was.
+if [ "$swarm_state_before" != active ] && [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ]; then
+    docker swarm leave --force >/dev/null || true
+fi
 
 # One closing line over every runner.
 node "$root/scripts/test-summary.js" jest="$results/jest.json" jest-swarm="$results/jest-swarm.json" \

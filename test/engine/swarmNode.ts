@@ -54,10 +54,13 @@ export function joinTestSwarm(stack: string): SwarmNode {
             quiet("node", "update", "--label-rm", holdLabel(stack), nodeId);
             const labels = Object.keys(JSON.parse(docker("node", "inspect", "--format", "{{json .Spec.Labels}}", nodeId)) ?? {});
             if (labels.some((l) => l.startsWith("clinicalbdd.test-hold.")) || docker("service", "ls", "--quiet") !== "") return;
-            if (labels.includes("clinicalbdd.test-created")) {
+            // Leaving a Swarm (Engine 20.10) wipes the embedded DNS of every running container on
+            // a user-defined network: a one-host stack beside it would answer 502 from then on.
+            // With containers running, the Swarm stays (scripts/test.sh leaves it at the end).
+            if (labels.includes("clinicalbdd.test-created") && docker("ps", "--quiet") === "") {
                 quiet("swarm", "leave", "--force");
             } else {
-                quiet("node", "update", "--label-rm", "clinicalbdd.data", "--label-rm", "clinicalbdd.edge", nodeId);
+                quiet("node", "update", "--label-rm", "clinicalbdd.data", "--label-rm", "clinicalbdd.edge", "--label-rm", "clinicalbdd.test-created", nodeId);
             }
         },
     };
