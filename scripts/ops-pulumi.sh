@@ -88,7 +88,7 @@ verb_renew_cert() {
     [ $# -eq 0 ] || usage_error "renew-cert takes no arguments"
     need_pulumi
     if [ "$(configured_platform)" = swarm ]; then
-        say "a new key and certificate: a new secret and config, nginx's tasks replaced one at a time (a rolling update pulumi up waits for)"
+        say "a new key and certificate: a new secret and config; the front-door nginx tasks are replaced one at a time, each new one serving before the old stops (a rolling update pulumi up waits for)"
     else
         say "a new key and certificate; nginx reloads them without a restart"
     fi

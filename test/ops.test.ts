@@ -663,7 +663,7 @@ describe("the Docker verbs on a Swarm stack (recorded)", () => {
     test("renew-cert on a Swarm stack says nginx's tasks are replaced by a rolling update", () => {
         const r = swarm(["renew-cert", "--yes"], { FAKE_PLATFORM: "swarm" });
         expect(changing(r)).toEqual(["pulumi config set tlsRotation 3 --stack prod", "pulumi up --stack prod --yes"]);
-        expect(r.stdout).toMatch(/a new secret and config, nginx's tasks replaced one at a time/);
+        expect(r.stdout).toMatch(/a new secret and config; the front-door nginx tasks are replaced one at a time, each new one serving before the old stops/);
     });
 });
 
