@@ -47,218 +47,35 @@
  *   7. A create that fails after ContainerCreate (an upload refused, wait timed out) leaves
  *      the container in place, as the provider does (Terraform then taints it); the thrown
  *      ProviderError carries its id so a test can delete it.
+ *
+ * The file is split along its responsibilities; this module re-exports all of them, so
+ * importers use "./provider" alone:
+ *   - providerTypes.ts: the input and state interfaces, ProviderError, shared helpers;
+ *   - providerNetworkVolume.ts: docker_network and docker_volume Create / Read / Delete;
+ *   - providerRead.ts: docker_container Read (readContainer, flattenPorts);
+ *   - providerDiff.ts: the Diff half (schema, DiffSuppressFuncs, ForceNew);
+ *   - goForms.ts: Go durations and CPU counts in the engine's and the provider's forms;
+ *   - here: docker_container Create and Delete.
  */
 import Docker from "dockerode";
 import * as fs from "fs";
 import * as tar from "tar-stream";
 
-// The Diff half (schema, DiffSuppressFuncs, ForceNew) lives in providerDiff.ts.
-import { containerSchema } from "./providerDiff";
-export { containerSchema, diffContainer, FieldDiff } from "./providerDiff";
 // Go durations and CPU counts in the forms the engine and the provider use: goForms.ts.
-import { durationOrZero, formatCpus, formatGoDuration, parseCpus } from "./goForms";
+import { durationOrZero, parseCpus } from "./goForms";
 export { formatCpus, formatGoDuration, parseCpus, parseGoDuration } from "./goForms";
-
-// ---------------------------------------------------------------------------------------
-// Inputs, in the camelCase form the program passes to docker.Container / Volume / Network.
-
-export interface UploadInput {
-    file: string;
-    content?: string;
-    contentBase64?: string;
-    source?: string;
-    executable?: boolean;
-    permissions?: string;
-    owner?: string;
-    group?: string;
-}
-export interface HealthcheckInput {
-    tests: string[];
-    interval?: string;
-    timeout?: string;
-    startPeriod?: string;
-    startInterval?: string;
-    retries?: number;
-}
-export interface NetworkAdvancedInput {
-    name: string;
-    aliases?: string[];
-    ipv4Address?: string;
-    ipv6Address?: string;
-}
-export interface VolumeMountInput {
-    containerPath?: string;
-    volumeName?: string;
-    hostPath?: string;
-    fromContainer?: string;
-    readOnly?: boolean;
-}
-export interface PortInput {
-    internal: number;
-    external?: number;
-    ip?: string;
-    protocol?: string;
-}
-export interface LabelInput {
-    label: string;
-    value: string;
-}
-
-export interface ContainerInputs {
-    image: string;
-    name?: string;
-    command?: string[];
-    entrypoint?: string[];
-    envs?: string[];
-    user?: string;
-    workingDir?: string;
-    hostname?: string;
-    domainname?: string;
-    tty?: boolean;
-    stdinOpen?: boolean;
-    uploads?: UploadInput[];
-    memory?: number;
-    memorySwap?: number;
-    cpus?: string;
-    healthcheck?: HealthcheckInput;
-    restart?: string;
-    maxRetryCount?: number;
-    logDriver?: string;
-    logOpts?: Record<string, string>;
-    securityOpts?: string[];
-    readOnly?: boolean;
-    tmpfs?: Record<string, string>;
-    privileged?: boolean;
-    publishAllPorts?: boolean;
-    init?: boolean;
-    stopSignal?: string;
-    stopTimeout?: number;
-    destroyGraceSeconds?: number;
-    networkMode?: string;
-    networksAdvanced?: NetworkAdvancedInput[];
-    volumes?: VolumeMountInput[];
-    ports?: PortInput[];
-    labels?: LabelInput[];
-    wait?: boolean;
-    waitTimeout?: number;
-    mustRun?: boolean;
-    start?: boolean;
-    attach?: boolean;
-    logs?: boolean;
-    rm?: boolean;
-    removeVolumes?: boolean;
-    containerReadRefreshTimeoutMilliseconds?: number;
-}
-
-/** The provider's state after Create/Read: declared values of fields Read does not set, plus what Read flattens. */
-export interface ContainerState extends ContainerInputs {
-    id: string;
-    name: string;
-    exitCode?: number;
-    containerLogs?: string;
-    /** What the engine holds for fields the provider does not read back (never diffed). */
-    engine: {
-        envs: string[];
-        labels: Record<string, string>;
-        networkAliases: Record<string, string[]>;
-        running: boolean;
-        health?: string;
-    };
-}
-
-/** An error in the provider's words; `containerId` is set when the container was already created. */
-export class ProviderError extends Error {
-    constructor(message: string, readonly containerId?: string) {
-        super(message);
-        this.name = "ProviderError";
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Network and Volume
-
-export interface NetworkInputs {
-    driver?: string;
-    internal?: boolean;
-    attachable?: boolean;
-    options?: Record<string, string>;
-    labels?: LabelInput[];
-}
-
-/** docker_network Create: NetworkCreate with CheckDuplicate, as resource_docker_network_funcs does. */
-export async function createNetwork(docker: Docker, name: string, inputs: NetworkInputs = {}): Promise<{ id: string; name: string }> {
-    try {
-        const network = await docker.createNetwork({
-            Name: name,
-            CheckDuplicate: true,
-            Driver: inputs.driver ?? "bridge",
-            Internal: inputs.internal ?? false,
-            Attachable: inputs.attachable ?? false,
-            Options: inputs.options ?? {},
-            Labels: labelsToMap(inputs.labels),
-        });
-        return { id: network.id, name };
-    } catch (err) {
-        throw new ProviderError(`failed to create docker network: ${engineMessage(err)}`);
-    }
-}
-
-/** docker_network Read: name, driver, internal, attachable, options, labels. */
-export async function readNetwork(docker: Docker, id: string) {
-    const n = await docker.getNetwork(id).inspect();
-    return {
-        id: n.Id as string,
-        name: n.Name as string,
-        driver: n.Driver as string,
-        internal: n.Internal as boolean,
-        attachable: n.Attachable as boolean,
-        options: (n.Options ?? {}) as Record<string, string>,
-        labels: mapToLabels(n.Labels),
-    };
-}
-
-export async function deleteNetwork(docker: Docker, id: string): Promise<void> {
-    await docker.getNetwork(id).remove();
-}
-
-export interface VolumeInputs {
-    driver?: string;
-    driverOpts?: Record<string, string>;
-    labels?: LabelInput[];
-}
-
-/** docker_volume Create: VolumeCreate with name, driver, driver options and labels. */
-export async function createVolume(docker: Docker, name: string, inputs: VolumeInputs = {}): Promise<{ id: string; name: string }> {
-    try {
-        await docker.createVolume({
-            Name: name,
-            Driver: inputs.driver ?? "local",
-            DriverOpts: inputs.driverOpts ?? {},
-            Labels: labelsToMap(inputs.labels),
-        });
-        const created = await docker.getVolume(name).inspect();
-        return { id: created.Name, name: created.Name };
-    } catch (err) {
-        throw new ProviderError(`Unable to create volume: ${engineMessage(err)}`);
-    }
-}
-
-/** docker_volume Read: the id is the name; driver, mountpoint, labels and options come back. */
-export async function readVolume(docker: Docker, name: string) {
-    const v = await docker.getVolume(name).inspect();
-    return {
-        id: v.Name,
-        name: v.Name,
-        driver: v.Driver,
-        mountpoint: v.Mountpoint,
-        labels: mapToLabels(v.Labels ?? {}),
-        driverOpts: (v.Options ?? {}) as Record<string, string>,
-    };
-}
-
-export async function deleteVolume(docker: Docker, name: string): Promise<void> {
-    await docker.getVolume(name).remove();
-}
+// The Diff half (schema, DiffSuppressFuncs, ForceNew) lives in providerDiff.ts.
+export { containerSchema, diffContainer, FieldDiff } from "./providerDiff";
+// Inputs, state, ProviderError and shared helpers: providerTypes.ts.
+import { ContainerInputs, ContainerState, engineMessage, labelsToMap, PortInput, ProviderError, sleep, UploadInput, VolumeMountInput } from "./providerTypes";
+export {
+    ContainerInputs, ContainerState, engineMessage, HealthcheckInput, LabelInput, NetworkAdvancedInput, PortInput, ProviderError, UploadInput, VolumeMountInput,
+} from "./providerTypes";
+// Network and Volume: providerNetworkVolume.ts.
+export { createNetwork, createVolume, deleteNetwork, deleteVolume, NetworkInputs, readNetwork, readVolume, VolumeInputs } from "./providerNetworkVolume";
+// Container Read: providerRead.ts.
+import { readContainer } from "./providerRead";
+export { readContainer, ReadOptions } from "./providerRead";
 
 // ---------------------------------------------------------------------------------------
 // Container: Create
@@ -489,133 +306,6 @@ async function waitForHealthy(container: Docker.Container, waitTimeoutSeconds: n
 }
 
 // ---------------------------------------------------------------------------------------
-// Container: Read
-
-export interface ReadOptions {
-    /** Set when this read follows a start in the same run (the provider's creationTime). */
-    creationTime?: number;
-}
-
-/**
- * docker_container Read. Waits (every 100 ms, up to containerReadRefreshTimeoutMilliseconds,
- * default 15 s) for the container to run unless must_run is false. A container that is not
- * running with must_run true is deleted, as the provider does: when it was not just created
- * the resource leaves the state (returns null, so the next `up` creates it again); when it
- * exited right after this run started it, Read fails "container exited immediately".
- * Fields Read does not set keep their declared values from `inputs`.
- */
-export async function readContainer(docker: Docker, id: string, inputs?: ContainerInputs, options: ReadOptions = {}): Promise<ContainerState | null> {
-    const mustRun = inputs?.mustRun ?? true;
-    const container = docker.getContainer(id);
-    const exists = (await docker.listContainers({ all: true })).some((c) => c.Id === id);
-    if (!exists) return null;
-
-    const timeoutMs = inputs?.containerReadRefreshTimeoutMilliseconds ?? 15_000;
-    const deadline = Date.now() + timeoutMs;
-    let info: Docker.ContainerInspectInfo;
-    await sleep(100);
-    for (;;) {
-        info = await container.inspect();
-        if (info.State.Running || !mustRun) break;
-        if (options.creationTime === undefined) {
-            await deleteContainer(docker, id, inputs);
-            return null;
-        }
-        const finished = Date.parse(info.State.FinishedAt);
-        if (!Number.isNaN(finished) && finished > options.creationTime) {
-            try {
-                await deleteContainer(docker, id, inputs);
-            } catch {
-                throw new ProviderError("container failed to be deleted", id);
-            }
-            throw new ProviderError("container exited immediately", id);
-        }
-        if (Date.now() >= deadline) {
-            throw new ProviderError(`timeout while waiting for state to become 'running' (last state: 'pending', timeout: ${formatGoDuration(BigInt(timeoutMs) * 1_000_000n)})`, id);
-        }
-        await sleep(100);
-    }
-
-    const hc = info.HostConfig;
-    const cfg = info.Config;
-    const health = (cfg as { Healthcheck?: Docker.HealthConfig & { StartInterval?: number } }).Healthcheck;
-    const read: Partial<ContainerState> = {
-        id: info.Id,
-        name: info.Name.replace(/^\/+/, ""),
-        rm: hc.AutoRemove ?? false,
-        readOnly: hc.ReadonlyRootfs ?? false,
-        image: info.Image,
-        hostname: cfg.Hostname,
-        domainname: cfg.Domainname,
-        command: cfg.Cmd ?? undefined,
-        entrypoint: (cfg.Entrypoint as string[] | null) ?? undefined,
-        user: cfg.User,
-        securityOpts: hc.SecurityOpt ?? [],
-        publishAllPorts: hc.PublishAllPorts ?? false,
-        restart: hc.RestartPolicy?.Name ?? "",
-        maxRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
-        init: (hc as { Init?: boolean | null }).Init ?? false,
-        workingDir: cfg.WorkingDir,
-        tmpfs: (hc as { Tmpfs?: Record<string, string> }).Tmpfs ?? undefined,
-        privileged: hc.Privileged ?? false,
-        memory: Math.trunc((hc.Memory ?? 0) / 1024 / 1024),
-        memorySwap: (hc.MemorySwap ?? 0) > 0 ? Math.trunc(hc.MemorySwap! / 1024 / 1024) : hc.MemorySwap ?? 0,
-        cpus: hc.NanoCpus ? formatCpus(hc.NanoCpus) : undefined,
-        logDriver: hc.LogConfig?.Type,
-        logOpts: (hc.LogConfig?.Config ?? {}) as Record<string, string>,
-        networkMode: hc.NetworkMode,
-        stopSignal: (cfg as { StopSignal?: string }).StopSignal,
-        stopTimeout: (cfg as { StopTimeout?: number }).StopTimeout,
-        ports: flattenPorts(info.NetworkSettings.Ports ?? {}),
-        healthcheck: health
-            ? {
-                tests: health.Test ?? [],
-                interval: formatGoDuration(BigInt(health.Interval ?? 0)),
-                timeout: formatGoDuration(BigInt(health.Timeout ?? 0)),
-                startPeriod: formatGoDuration(BigInt(health.StartPeriod ?? 0)),
-                startInterval: formatGoDuration(BigInt(health.StartInterval ?? 0)),
-                retries: health.Retries ?? 0,
-            }
-            : undefined,
-    };
-    if (!info.State.Running) read.exitCode = info.State.ExitCode;
-
-    const networkAliases: Record<string, string[]> = {};
-    for (const [net, settings] of Object.entries(info.NetworkSettings.Networks ?? {})) {
-        networkAliases[net] = (settings as { Aliases?: string[] | null }).Aliases ?? [];
-    }
-    const engine: ContainerState["engine"] = {
-        envs: cfg.Env ?? [],
-        labels: cfg.Labels ?? {},
-        networkAliases,
-        running: info.State.Running,
-        health: info.State.Health?.Status,
-    };
-    // The state holds schema defaults for what the program left unset, then the declared
-    // values, then whatever Read sets from the engine.
-    const defaults = Object.fromEntries(
-        Object.entries(containerSchema).filter(([, rule]) => rule.default !== undefined).map(([field, rule]) => [field, rule.default]));
-    return { ...defaults, ...stripUndefined(inputs ?? { image: info.Image }), ...stripUndefined(read), engine } as ContainerState;
-}
-
-/** flattenContainerPorts, including its quirk: one map per port, so several bindings of a port repeat the last one. */
-function flattenPorts(ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>): PortInput[] {
-    const out: PortInput[] = [];
-    for (const [port, bindings] of Object.entries(ports)) {
-        const [internal, protocol] = port.split("/");
-        const m: PortInput = { internal: Number(internal) };
-        for (const b of bindings ?? []) {
-            m.internal = Number(internal);
-            m.external = Number(b.HostPort) || 0;
-            m.ip = b.HostIp;
-            m.protocol = protocol;
-            out.push(m);
-        }
-    }
-    return out;
-}
-
-// ---------------------------------------------------------------------------------------
 // Container: Delete
 
 /**
@@ -685,26 +375,6 @@ function volumesToDocker(volumes: VolumeMountInput[]) {
     return { volumes: anonymous, binds, volumesFrom };
 }
 
-function labelsToMap(labels: LabelInput[] | undefined): Record<string, string> {
-    return Object.fromEntries((labels ?? []).map((l) => [l.label, l.value]));
-}
-
-function mapToLabels(map: Record<string, string> | undefined): LabelInput[] {
-    return Object.entries(map ?? {}).map(([label, value]) => ({ label, value }));
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** The Go client's wording for an engine error: "Error response from daemon: <message>". */
-export function engineMessage(err: unknown): string {
-    const e = err as { json?: { message?: string } | null; reason?: string; message?: string; statusCode?: number };
-    if (e?.json && typeof e.json === "object" && e.json.message) return `Error response from daemon: ${e.json.message}`;
-    if (e?.statusCode) return `Error response from daemon: ${e.message ?? String(err)}`;
-    return e?.message ?? String(err);
-}
-
 /** Docker's multiplexed log stream (8-byte frame headers) to text. */
 function demuxLogs(raw: Buffer): string {
     const out: Buffer[] = [];
@@ -715,8 +385,4 @@ function demuxLogs(raw: Buffer): string {
         i += 8 + size;
     }
     return i === 0 ? raw.toString("utf8") : Buffer.concat(out).toString("utf8");
-}
-
-function sleep(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
 }
