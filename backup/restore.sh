@@ -57,7 +57,8 @@ expected=$(cut -d' ' -f1 "$checksum")
 actual=$(sha256sum < "$archive" | cut -d' ' -f1)
 [ "$expected" = "$actual" ] || fail "checksum mismatch for $(basename "$archive"): expected $expected, got $actual; the archive is corrupt or was changed; nothing was touched"
 listing=$(tar -tzf "$archive") || fail "$(basename "$archive") is not a readable tar.gz; nothing was touched"
-if [ -n "$marker" ] && ! printf '%s\n' "$listing" | grep -qx "\./$marker"; then
+# A here-string, not a pipe: under pipefail, grep -q quitting early could fail the writer (SIGPIPE).
+if [ -n "$marker" ] && ! grep -qx "\./$marker" <<<"$listing"; then
     fail "$(basename "$archive") holds no $marker: not a $service backup; nothing was touched"
 fi
 log "$(basename "$archive"): checksum $actual verified ($(printf '%s\n' "$listing" | wc -l) entries)"

@@ -4,7 +4,7 @@
 # the Swarm halves are swarm_* in ops-swarm.sh.
 
 backup_container() {
-    container_names backup | head -n 1
+    container_names backup | sed -n 1p
 }
 
 verb_backup() {
@@ -51,7 +51,7 @@ restore_image_run() {
 # One host: the job's and the service's containers, the job's image and mounts.
 host_restore_sources() {
     job=$(backup_container)
-    target=$(container_names "$service" | head -n 1)
+    target=$(container_names "$service" | sed -n 1p)
     # Everything from the job's configuration, none from its running: its image (by id, so a
     # retagged image does not matter) and the volumes it mounts. The restore runs in its own
     # container with the data volume writable; the job's own mount of it may be read-only.
@@ -60,7 +60,7 @@ host_restore_sources() {
     archive_source=$(job_mount "$job" /backups)
     [ -n "$data_source" ] || fail "the backup job $job mounts nothing at /data/$service: cannot tell $service's volume; nothing was touched"
     [ -n "$archive_source" ] || fail "the backup job $job mounts nothing at /backups: cannot find the archives; nothing was touched"
-    docker inspect -f '{{range .Mounts}}{{.Name}} {{.Source}} {{end}}' "$target" | tr ' ' '\n' | grep -qxF "$data_source" ||
+    grep -qxF "$data_source" <<<"$(docker inspect -f '{{range .Mounts}}{{.Name}} {{.Source}} {{end}}' "$target" | tr ' ' '\n')" ||
         fail "$target does not mount $data_source, the volume the backup job backs up as $service: nothing was touched"
 }
 

@@ -154,7 +154,7 @@ swarm_restart() {
 swarm_task_container() {
     local name id
     name=$(swarm_service "$1")
-    id=$(docker ps --filter "label=com.docker.swarm.service.name=$name" --format '{{.Names}}' | head -n 1)
+    id=$(docker ps --filter "label=com.docker.swarm.service.name=$name" --format '{{.Names}}' | sed -n 1p)
     [ -n "$id" ] || fail "no running task of $name on this node: run this on the node labelled clinicalbdd.data=true (DOCKER_HOST), and check npm run status"
     printf '%s\n' "$id"
 }
@@ -172,13 +172,13 @@ swarm_restore_sources() {
     [ "$(docker node inspect self --format '{{index .Spec.Labels "clinicalbdd.data"}}')" = true ] ||
         fail "restore runs on the data node (labelled clinicalbdd.data=true), where $service's volume is; this engine is node $(docker info --format '{{.Name}}'): point DOCKER_HOST at the data node (a manager); nothing was touched"
     # The image of the job's task here, by id (a retagged image does not matter); else its spec's.
-    task=$(docker ps -aq --filter "label=com.docker.swarm.service.name=$job" | head -n 1)
+    task=$(docker ps -aq --filter "label=com.docker.swarm.service.name=$job" | sed -n 1p)
     if [ -n "$task" ]; then image=$(docker inspect -f '{{.Image}}' "$task"); else image=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$job"); fi
     data_source=$(swarm_mount "$job" "/data/$service")
     archive_source=$(swarm_mount "$job" /backups)
     [ -n "$data_source" ] || fail "the backup job $job mounts nothing at /data/$service: cannot tell $service's volume; nothing was touched"
     [ -n "$archive_source" ] || fail "the backup job $job mounts nothing at /backups: cannot find the archives; nothing was touched"
-    docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{.Source}} {{end}}' "$target" | tr ' ' '\n' | grep -qxF "$data_source" ||
+    grep -qxF "$data_source" <<<"$(docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{.Source}} {{end}}' "$target" | tr ' ' '\n')" ||
         fail "$target does not mount $data_source, the volume the backup job backs up as $service: nothing was touched"
     case $data_source in
         /*) ;;
