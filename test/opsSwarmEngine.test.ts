@@ -14,7 +14,7 @@ import * as path from "path";
 import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
 import { Deployment } from "./engine/deployment";
 import { expectNoFailures, sleep } from "./engine/probes";
-import { joinTestSwarm, SwarmNode, swarmTestDeployment } from "./engine/swarmNode";
+import { joinTestSwarm, swarmCertificate, SwarmNode, swarmTestDeployment } from "./engine/swarmNode";
 import { docker, engineAnswers, OpsRun, startOps, writePulumiStandIn } from "./helpers/opsPlatform";
 import { ProgramRun } from "./helpers/pulumiProgram";
 import { makeTempDir } from "./helpers/tools";
@@ -81,11 +81,6 @@ async function converged(seconds: number, except: readonly string[] = []): Promi
     }
 }
 
-/** The certificate the program hands nginx: the content of its certificate config. */
-function certificateOf(run: ProgramRun): string {
-    const config = run.byType("docker:index/serviceConfig:ServiceConfig").find((c) => c.name === "front-door-nginx-cert.pem");
-    return Buffer.from(config?.inputs.data, "base64").toString("utf8");
-}
 
 const describeErrors = (r: LoadReport) =>
     [...Object.entries(r.statuses).filter(([s]) => !s.startsWith("2")), ...Object.entries(r.errors)].map(([k, v]) => `${k}×${v}`).join(" ") || "-";
@@ -101,7 +96,7 @@ beforeAll(async () => {
     const started = Date.now();
     await deployment.up(await deployment.program());
     const run = deployment.current as ProgramRun;
-    ca = certificateOf(run);
+    ca = swarmCertificate(run);
     tmp = makeTempDir("ops-swarm");
     const bin = path.join(tmp.dir, "bin");
     fs.mkdirSync(bin);

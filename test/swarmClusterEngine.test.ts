@@ -11,6 +11,7 @@ import { execFileSync } from "child_process";
 import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
 import { Deployment } from "./engine/deployment";
 import { expectNoFailures, get, sleep } from "./engine/probes";
+import { swarmCertificate } from "./engine/swarmNode";
 import { ProgramRun } from "./helpers/pulumiProgram";
 
 jest.setTimeout(15 * 60_000);
@@ -86,7 +87,7 @@ describe("three engines, one platform", () => {
         expect(runningTasks("front-door-nginx").map((t) => t.node).sort()).toEqual(["node1", "node2"]);
         // node2: draining node1 would also stop the data services, which have nowhere else to go.
         const [frontDoor, other] = ["node2", "node1"] as const;
-        const ca = certificateOf(deployment.current as ProgramRun);
+        const ca = swarmCertificate(deployment.current as ProgramRun);
         const load = new SteadyLoad({ baseUrl: `https://${nodeAddress[other]}`, ca, servername: "localhost", concurrency: 8, requests: steadyMix }).start();
         await sleep(3000);
         docker("node", "update", "--availability", "drain", frontDoor);
@@ -110,7 +111,7 @@ describe("three engines, one platform", () => {
     });
 
     test("node3's engine stops under steady load: its app task moves to node1 or node2, and no request fails", async () => {
-        const ca = certificateOf(deployment.current as ProgramRun);
+        const ca = swarmCertificate(deployment.current as ProgramRun);
         const load = new SteadyLoad({ baseUrl: `https://${nodeAddress.node1}`, ca, servername: "localhost", concurrency: 8, requests: steadyMix }).start();
         await sleep(3000);
         const stopped = Date.now();
@@ -134,8 +135,3 @@ describe("three engines, one platform", () => {
     });
 });
 
-/** The certificate the program hands nginx: the content of its certificate config. */
-function certificateOf(run: ProgramRun): string {
-    const config = run.byType("docker:index/serviceConfig:ServiceConfig").find((c) => c.name === "front-door-nginx-cert.pem");
-    return Buffer.from(config?.inputs.data, "base64").toString("utf8");
-}

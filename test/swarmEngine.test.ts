@@ -13,7 +13,7 @@ import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
 import { ProgramRun } from "./helpers/pulumiProgram";
 import { Deployment, SERVICE, Step } from "./engine/deployment";
 import { expectNoFailures, get, normalise, servedCertificate, sleep } from "./engine/probes";
-import { joinTestSwarm, SwarmNode, swarmTestDeployment } from "./engine/swarmNode";
+import { joinTestSwarm, swarmCertificate, SwarmNode, swarmTestDeployment } from "./engine/swarmNode";
 import * as swarm from "./engine/swarmProvider";
 
 jest.setTimeout(20 * 60_000);
@@ -97,7 +97,7 @@ describe("the first pulumi up on a real Swarm", () => {
 describe("config changes under steady load", () => {
     const underLoad = async (label: string, config: Record<string, string>): Promise<{ steps: Step[]; report: LoadReport }> => {
         const next = await deployment.program(config);
-        const ca = [certificateOf(deployment.current as ProgramRun), certificateOf(next)].join("\n");
+        const ca = [swarmCertificate(deployment.current as ProgramRun), swarmCertificate(next)].join("\n");
         const load = new SteadyLoad({ baseUrl: `https://127.0.0.1:${httpsPort}`, ca, servername: "localhost", concurrency: 8, requests: steadyMix }).start();
         await sleep(1500);
         const started = Date.now();
@@ -133,7 +133,7 @@ describe("config changes under steady load", () => {
         const { steps, report } = await underLoad("tlsRotation 0 → 1", { tlsRotation: "1" });
         expect(names(steps, "update")).toEqual(["front-door-nginx"]);
         expect(names(steps, "replace")).toEqual(["front-door-nginx-cert.pem", "front-door-nginx-key.pem"]);
-        expect(servedCertificate(httpsPort)).toBe(normalise(certificateOf(deployment.current as ProgramRun)));
+        expect(servedCertificate(httpsPort)).toBe(normalise(swarmCertificate(deployment.current as ProgramRun)));
         expectNoFailures(report);
     });
 
@@ -193,8 +193,3 @@ async function settled(): Promise<number> {
     }
 }
 
-/** The certificate the program hands nginx: the content of its certificate config. */
-function certificateOf(run: ProgramRun): string {
-    const config = run.byType("docker:index/serviceConfig:ServiceConfig").find((c) => c.name === "front-door-nginx-cert.pem");
-    return Buffer.from(config?.inputs.data, "base64").toString("utf8");
-}

@@ -1,6 +1,7 @@
 import { execFileSync } from "child_process";
 import { freePorts } from "../../rehearsal/net";
 import * as path from "path";
+import { ProgramRun } from "../helpers/pulumiProgram";
 import { Deployment } from "./deployment";
 import { buildImage } from "./realOutputs";
 
@@ -16,7 +17,6 @@ function quiet(...args: string[]): void {
 
 /** This engine as a one-node Swarm, labelled as the data and edge node the program expects. */
 export interface SwarmNode {
-    readonly nodeId: string;
     /** Removes the stack's volumes and, when no other test stack holds the node, the labels, or the whole Swarm when the tests created it. */
     release(stack: string): void;
 }
@@ -46,7 +46,6 @@ export function joinTestSwarm(stack: string): SwarmNode {
     const createdLabel = created ? ["--label-add", "clinicalbdd.test-created=true"] : [];
     docker("node", "update", "--label-add", "clinicalbdd.data=true", "--label-add", "clinicalbdd.edge=true", "--label-add", `${holdLabel(stack)}=true`, ...createdLabel, nodeId);
     return {
-        nodeId,
         release(stack: string): void {
             // Swarm creates the local volumes on first use; the program does not own them.
             const volumes = docker("volume", "ls", "--quiet", "--filter", `name=clinical-bdd-creator-${stack}-`).split("\n").filter(Boolean);
@@ -87,4 +86,10 @@ export async function swarmTestDeployment(stack: string, config: Record<string, 
         ...config,
     });
     return { deployment, httpsPort: https };
+}
+
+/** The certificate the program hands the front-door nginx on Swarm: the content of its certificate config. */
+export function swarmCertificate(run: ProgramRun): string {
+    const config = run.byType("docker:index/serviceConfig:ServiceConfig").find((c) => c.name === "front-door-nginx-cert.pem");
+    return Buffer.from(config?.inputs.data, "base64").toString("utf8");
 }
