@@ -58,9 +58,15 @@ host_restore_sources() {
     image=$(docker inspect -f '{{.Image}}' "$job")
     data_source=$(job_mount "$job" "/data/$service")
     archive_source=$(job_mount "$job" /backups)
+    check_restore_sources "$(docker inspect -f '{{range .Mounts}}{{.Name}} {{.Source}} {{end}}' "$target")"
+}
+
+# Both targets: the job mounts the service's data and the archives, and the service mounts the
+# same data ($1: the service's mount names and sources, separated by spaces).
+check_restore_sources() {
     [ -n "$data_source" ] || fail "the backup job $job mounts nothing at /data/$service: cannot tell $service's volume; nothing was touched"
     [ -n "$archive_source" ] || fail "the backup job $job mounts nothing at /backups: cannot find the archives; nothing was touched"
-    grep -qxF "$data_source" <<<"$(docker inspect -f '{{range .Mounts}}{{.Name}} {{.Source}} {{end}}' "$target" | tr ' ' '\n')" ||
+    grep -qxF "$data_source" <<<"$(tr ' ' '\n' <<<"$1")" ||
         fail "$target does not mount $data_source, the volume the backup job backs up as $service: nothing was touched"
 }
 

@@ -176,10 +176,7 @@ swarm_restore_sources() {
     if [ -n "$task" ]; then image=$(docker inspect -f '{{.Image}}' "$task"); else image=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$job"); fi
     data_source=$(swarm_mount "$job" "/data/$service")
     archive_source=$(swarm_mount "$job" /backups)
-    [ -n "$data_source" ] || fail "the backup job $job mounts nothing at /data/$service: cannot tell $service's volume; nothing was touched"
-    [ -n "$archive_source" ] || fail "the backup job $job mounts nothing at /backups: cannot find the archives; nothing was touched"
-    grep -qxF "$data_source" <<<"$(docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{.Source}} {{end}}' "$target" | tr ' ' '\n')" ||
-        fail "$target does not mount $data_source, the volume the backup job backs up as $service: nothing was touched"
+    check_restore_sources "$(docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{.Source}} {{end}}' "$target")"
     case $data_source in
         /*) ;;
         *) docker volume inspect "$data_source" >/dev/null 2>&1 || fail "no volume $data_source on this node: is it the data node? nothing was touched" ;;
