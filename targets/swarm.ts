@@ -89,7 +89,7 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
     run(
         "front-door-nginx",
         behindEdge ? { ...nginx, ports: [] } : nginx,
-        behindEdge ? { mode: { replicas: 2 }, order: "start-first", constraints: [edgeNodeConstraint] } : { mode: { replicas: 2 }, order: "start-first", publishMode: "ingress" },
+        { mode: { replicas: 2 }, order: "start-first", ...(behindEdge ? { constraints: [edgeNodeConstraint] } : { publishMode: "ingress" as const }) },
     );
     if (behindEdge) {
         const edge = edgeWorkload({
