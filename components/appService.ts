@@ -71,6 +71,9 @@ export class AppService extends pulumi.ComponentResource {
                 runOnDocker(appReplicaName(name, i), workload, args.placement, {
                     parent: this,
                     waitForHealthy: true,
+                    // The docker provider asks delete-first for every container (its ResourceInfo);
+                    // a replica's successor has its own generated name, so it starts beside it.
+                    deleteBeforeReplace: false,
                     dependsOn: [secretFiles, ...replicas.slice(-1)],
                 }),
             );
@@ -107,6 +110,7 @@ export function appWorkload(
             ...args.secretFileEnvs,
         },
         limits: { memoryMb: app.memoryMb, cpus: app.cpus },
+        reservations: { memoryMb: app.memoryReservationMb, cpus: app.cpuReservation },
         healthcheck: {
             test: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}/health', timeout=4)`],
             intervalSeconds: 10,

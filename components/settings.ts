@@ -39,8 +39,12 @@ export interface BackupSettings {
 }
 
 export interface AppSettings {
+    /** Limits: what a replica may use. */
     readonly memoryMb: number;
     readonly cpus: number;
+    /** Reservations under Swarm: what a task needs to be placed on a node (at most the limits). */
+    readonly memoryReservationMb: number;
+    readonly cpuReservation: number;
     readonly gunicornWorkers: number;
     readonly maxConcurrentRequests: number;
     readonly requestTimeoutSeconds: number;
@@ -186,6 +190,8 @@ export function parseSettings(read: ConfigReader): Settings {
         app: {
             memoryMb: int("appMemoryMb", minAppMemoryMb, 65536),
             cpus: decimal("appCpus", 0.2, 64, 1),
+            memoryReservationMb: int("appMemoryReservationMb", 64, 65536),
+            cpuReservation: decimal("appCpuReservation", 0.01, 64, 2),
             gunicornWorkers: int("gunicornWorkers", 1, 32),
             maxConcurrentRequests: int("maxConcurrentRequests", 1, 1000),
             requestTimeoutSeconds: int("requestTimeoutSeconds", 5, 3600),
@@ -234,6 +240,13 @@ export function parseSettings(read: ConfigReader): Settings {
         },
     };
     checkDistinctPorts(settings.ports, fail);
+    // Reserving more than a task may use would only keep tasks from being placed.
+    if (settings.app.cpuReservation > settings.app.cpus) {
+        fail("appCpuReservation", String(settings.app.cpuReservation), `at most appCpus (${settings.app.cpus})`);
+    }
+    if (settings.app.memoryReservationMb > settings.app.memoryMb) {
+        fail("appMemoryReservationMb", String(settings.app.memoryReservationMb), `at most appMemoryMb (${settings.app.memoryMb})`);
+    }
     if (platform === "swarm" && !settings.app.image) {
         // A local build exists only on the host that built it; the other nodes pull by reference.
         fail("appImage", "", "an image reference every Swarm node can pull, whenever platform is swarm");

@@ -14,8 +14,10 @@ export interface Workload {
     readonly envs?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Files written into the container at creation. */
     readonly files?: readonly WorkloadFile[];
-    /** Resource limits. */
+    /** Resource limits: what it may use. */
     readonly limits: Limits;
+    /** What a scheduler must set aside to place it (Swarm); default nothing. */
+    readonly reservations?: Limits;
     /** The container's own health probe. */
     readonly healthcheck: Healthcheck;
     /** Labels besides the stack and service ones, e.g. the version of files it reads only at start. */
@@ -39,7 +41,7 @@ export interface Workload {
     readonly stopTimeoutSeconds?: number;
 }
 
-/** Memory (MB) and CPU (cores) limits of one container. */
+/** Memory (MB) and CPU (cores) of one container: its limits, or its reservations. */
 export interface Limits {
     readonly memoryMb: number;
     readonly cpus: number;

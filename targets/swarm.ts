@@ -64,7 +64,7 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
             ...appWorkload({ app: settings.app, secretFileEnvs: appSecrets.fileEnvs, alias: t.app.alias }, appImage, t.app.port),
             files: appSecrets.files.map((f) => ({ ...f, path: `${appSecrets.directory}/${f.path}` })),
         },
-        { mode: { replicas: settings.replicas }, order: "start-first", reserveLimits: true },
+        { mode: { replicas: settings.replicas }, order: "start-first" },
     );
 
     const certificate = frontDoorCertificate(settings, secrets);

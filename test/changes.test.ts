@@ -1,13 +1,16 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import { Change, dependencyNames, diffRuns, mockGenerated, ProgramRun, runProgram } from "./helpers/pulumiProgram";
+import { deletesWhileInUse, plannedReplacements } from "./helpers/replacementPlan";
 
 /**
  * What each operator's config change does to the running platform, read from the resources
  * the program declares before and after it (on Pulumi's mocks):
  *   added / removed   resources that appear or go
  *   replaced          a container whose inputs change outside ignoreChanges (new container;
- *                     app replicas new-before-old, one at a time), or a generator with new inputs
+ *                     app replicas new-before-old, one at a time; the order each replacement
+ *                     takes is checked below against test/engine/replacementRules.ts), or a
+ *                     generator with new inputs
  *   updated in place  fields the provider changes on the running object (`docker update` of
  *                     memory, a certificate's renewal window)
  *   pushed            LiveFiles commands that re-run: files written into the running
@@ -187,6 +190,21 @@ describe("each config change touches exactly the resources that own it", () => {
     });
 });
 
+describe("each replacement in the order the provider, the bridge and the engine give it", () => {
+    test.each(cases.map((c) => [c.label, c] as const))("%s: nothing in use is deleted before its successor exists", (_label, c) => {
+        expect(deletesWhileInUse(base, runs.get(c.label) as ProgramRun, "test")).toEqual([]);
+    });
+
+    test("app replicas start beside the ones they replace (the option overrides the provider's delete-first); nginx and the job go first", () => {
+        const order = (label: string) =>
+            Object.fromEntries(plannedReplacements(base, runs.get(label) as ProgramRun).map((p) => [p.resource.name, `${p.deleteFirst ? "delete first" : "create first"} (${p.decidedBy})`]));
+        expect(order("appCpus 2.0 → 1.5")).toEqual({ "app-replica-0": "create first (option)", "app-replica-1": "create first (option)" });
+        // The new image is pulled beside the old one (RemoteImage has no name of its own), then nginx goes first.
+        expect(order("nginxImage 1.27.3 → 1.27.4")).toEqual({ "front-door-nginx": "delete first (option)", "front-door-nginx-image": "create first (default)" });
+        expect(order("backupIntervalMinutes 60 → 90")).toEqual({ "backups-job": "delete first (provider: ResourceInfo)" });
+    });
+});
+
 describe("the front door stays up", () => {
     test("no change but the nginx image replaces, updates or removes front-door-nginx", () => {
         const touching = cases
@@ -237,8 +255,8 @@ describe("changes that land in a running process", () => {
             expect({ label, wait: [first.inputs.wait, second.inputs.wait] }).toEqual({ label, wait: [true, true] });
             expect({ label, deps: [dependencyNames(first), dependencyNames(second)] })
                 .toEqual({ label, deps: [["app-secret-files"], ["app-secret-files", "app-replica-0"]] });
-            // Generated names and no deleteBeforeReplace: the provider starts the new container before removing the old.
-            expect({ label, deleteFirst: (second.opts as pulumi.CustomResourceOptions).deleteBeforeReplace ?? false }).toEqual({ label, deleteFirst: false });
+            // Generated names and deleteBeforeReplace false (the provider would delete first): the new container starts before the old goes.
+            expect({ label, deleteFirst: (second.opts as pulumi.CustomResourceOptions).deleteBeforeReplace }).toEqual({ label, deleteFirst: false });
         }
     });
 

@@ -1,4 +1,6 @@
+import { convergeCommand } from "../components/swarm/convergence";
 import { diffRuns, mockGenerated, ProgramRun, runProgram } from "./helpers/pulumiProgram";
+import { deletesWhileInUse, plannedReplacements } from "./helpers/replacementPlan";
 
 /**
  * The Swarm target on Pulumi's mocks: which services, configs and secrets the program
@@ -11,6 +13,7 @@ import { diffRuns, mockGenerated, ProgramRun, runProgram } from "./helpers/pulum
 const SERVICE = "docker:index/service:Service";
 const CONFIG = "docker:index/serviceConfig:ServiceConfig";
 const SECRET = "docker:index/secret:Secret";
+const COMMAND = "command:local:Command";
 const swarm = { platform: "swarm", appImage: "registry.example.org/clinical-bdd:1.2.0" };
 
 let base: ProgramRun;
@@ -33,6 +36,8 @@ function swarmEffect(before: ProgramRun, after: ProgramRun): SwarmEffect {
     const effect: SwarmEffect = { replaced: [], updated: [], added: diff.added.map((k) => k.split("::")[1]), removed: diff.removed.map((k) => k.split("::")[1]) };
     for (const change of diff.changed) {
         const [type, name] = change.key.split("::");
+        // The convergence waits re-run with their services (checked apart, below).
+        if (type === COMMAND) continue;
         // Service: only `name` forces a new one; configs, secrets, keys and passwords are replaced.
         if (type === SERVICE && !change.fields.includes("name")) effect.updated.push(name);
         else if (type === "tls:index/selfSignedCert:SelfSignedCert" && change.fields.every((f) => f === "earlyRenewalHours")) effect.updated.push(name);
@@ -67,10 +72,10 @@ describe("platform swarm on Pulumi's mocks", () => {
         expect(service(base, "front-door-nginx").taskSpec.placement).toEqual({ constraints: ["node.labels.clinicalbdd.edge==true"] });
     });
 
-    test("the app: limits and reservations of 2 GB and 2 CPUs, restart policy, json-file rotation, the healthcheck", () => {
+    test("the app: limits of 2 GB and 2 CPUs, reservations of 256 MB and 0.25 CPU (what placing a task needs), restart policy, json-file rotation, the healthcheck", () => {
         const app = service(base, "app");
-        const twoGb = 2048 * 1024 * 1024;
-        expect(app.taskSpec.resources).toEqual({ limits: { memoryBytes: twoGb, nanoCpus: 2e9 }, reservation: { memoryBytes: twoGb, nanoCpus: 2e9 } });
+        const mb = 1024 * 1024;
+        expect(app.taskSpec.resources).toEqual({ limits: { memoryBytes: 2048 * mb, nanoCpus: 2e9 }, reservation: { memoryBytes: 256 * mb, nanoCpus: 0.25e9 } });
         expect(app.taskSpec.restartPolicy).toEqual({ condition: "any", delay: "5s", maxAttempts: 0, window: "0s" });
         expect(app.taskSpec.logDriver).toEqual({ name: "json-file", options: { "max-size": "100m", "max-file": "5" } });
         expect(app.taskSpec.containerSpec.healthcheck).toMatchObject({ interval: "10s", timeout: "5s", retries: 3, startPeriod: "20s" });
@@ -78,14 +83,34 @@ describe("platform swarm on Pulumi's mocks", () => {
         expect(app.taskSpec.containerSpec.user).toBe("10001:10001");
     });
 
-    test("updates one task at a time, start-first, monitored longer than the healthcheck needs to fail, rolled back on failure; up waits to converge", () => {
+    test("updates one task at a time, start-first, monitored longer than the healthcheck needs to fail, rolled back on failure", () => {
         const app = service(base, "app");
         // start period 20 s + 4 checks 10 s apart + the last check's 5 s timeout = 65 s.
         expect(app.updateConfig).toEqual({ parallelism: 1, delay: "0s", monitor: "1m5s", maxFailureRatio: "0.0", order: "start-first", failureAction: "rollback" });
         expect(app.rollbackConfig).toEqual({ ...app.updateConfig, failureAction: "pause" });
-        expect(app.convergeConfig).toEqual({ delay: "7s", timeout: "5m" });
-        // The provider cannot converge a global service (no replica count): none is declared.
-        expect(service(base, "exporters-node-exporter").convergeConfig).toBeUndefined();
+    });
+
+    test("up waits for each replicated service to converge with the program's own wait, which names the tasks' reason; not the provider's, which deletes what it created", () => {
+        const waits = base.byType(COMMAND).filter((c) => c.name.endsWith("-converged"));
+        const replicated = base.byType(SERVICE).filter((s) => s.inputs.mode.replicated && s.name !== "backups-job").map((s) => s.name);
+        expect(waits.map((c) => c.name.replace(/-converged$/, "")).sort()).toEqual(replicated.sort());
+        for (const s of base.byType(SERVICE)) expect({ name: s.name, convergeConfig: s.inputs.convergeConfig }).toEqual({ name: s.name, convergeConfig: undefined });
+        const app = base.one(COMMAND, "app-converged");
+        expect(app.inputs.create).toBe(convergeCommand("test-app"));
+        expect(app.inputs.triggers).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+        expect((app.opts.dependsOn as { __name?: string }[]).map((d) => d.__name)).toEqual(["app"]);
+    });
+
+    test("the wait runs again exactly when its service's spec changes", async () => {
+        const trigger = (run: ProgramRun, name: string) => run.one(COMMAND, `${name}-converged`).inputs.triggers[0];
+        const scaled = await runProgram({ ...swarm, replicas: "3" });
+        expect(trigger(scaled, "app")).not.toBe(trigger(base, "app"));
+        expect(trigger(scaled, "front-door-nginx")).toBe(trigger(base, "front-door-nginx"));
+    });
+
+    test("a reservation above its limit fails naming both keys", async () => {
+        await expect(runProgram({ ...swarm, appCpus: "0.5", appCpuReservation: "1" })).rejects.toThrow(/appCpuReservation: got "1"; allowed: at most appCpus \(0.5\)/);
+        await expect(runProgram({ ...swarm, appMemoryMb: "512", appMemoryReservationMb: "1024" })).rejects.toThrow(/appMemoryReservationMb: got "1024"; allowed: at most appMemoryMb \(512\)/);
     });
 
     test("host mode: the edge proxy publishes 80 and 443 on the edge nodes, stop-first; nothing else publishes a port", () => {
@@ -236,8 +261,16 @@ const cases: { label: string; config: Record<string, string>; expected: SwarmEff
 describe("each config change under swarm: new configs and secrets, services updated, none replaced", () => {
     test.each(cases.map((c) => [c.label, c] as const))("%s", async (_label, c) => {
         const secrets: Record<string, string> = c.label.startsWith("alert receivers") ? { smtpPassword: "smtp-secret-value", alertWebhookUrl: "https://hooks.example.org/T0/B0/secret-token" } : {};
-        const effect = swarmEffect(base, await runProgram({ ...swarm, ...c.config }, secrets));
+        const after = await runProgram({ ...swarm, ...c.config }, secrets);
+        const effect = swarmEffect(base, after);
         expect(effect).toEqual(c.expected);
         expect(effect.replaced.filter((name) => base.byType(SERVICE).some((s) => s.name === name))).toEqual([]);
+        // up waits for every updated replicated service, and for no other.
+        const waited = diffRuns(base, after).changed.map((c) => c.key.split("::")).filter(([type]) => type === COMMAND).map(([, name]) => name.replace(/-converged$/, ""));
+        const replicated = (name: string) => service(after, name).mode.replicated !== undefined && name !== "backups-job";
+        expect(waited.sort()).toEqual(effect.updated.filter((name) => after.byType(SERVICE).some((s) => s.name === name) && replicated(name)));
+        // As the provider, the bridge and the engine decide it: every replaced config and secret is created first.
+        expect(deletesWhileInUse(base, after, "test")).toEqual([]);
+        expect(plannedReplacements(base, after).filter((p) => p.deleteFirst).map((p) => p.resource.name)).toEqual([]);
     });
 });

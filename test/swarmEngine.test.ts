@@ -8,7 +8,9 @@
  * counting failed requests. This engine has no IPVS (no routing mesh), so the edge proxy
  * publishes in host mode (the target's default) and the front-door nginx rolls behind it.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
+import * as path from "path";
+import { convergeCommand } from "../components/swarm/convergence";
 import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
 import { ProgramRun } from "./helpers/pulumiProgram";
 import { Deployment, SERVICE, Step } from "./engine/deployment";
@@ -152,13 +154,21 @@ describe("config changes under steady load", () => {
 });
 
 describe("pulumi up fails, naming the service and the task error, when a service does not converge", () => {
-    test("an unschedulable constraint: did not converge after the timeout, the reason named, the service deleted", async () => {
+    test("a task that no node can hold (a reservation above the node's CPUs): the program's wait fails naming Swarm's reason, and leaves the service for the operator", async () => {
         const inputs = { ...(deployment.services().find((s) => s.name === "exporters-blackbox-exporter")?.sent as Record<string, any>) };
-        inputs.name = `${stack}-unschedulable`;
-        inputs.taskSpec = { ...inputs.taskSpec, placement: { constraints: ["node.labels.clinicalbdd.nowhere==true"] } };
-        inputs.convergeConfig = { delay: "1s", timeout: "15s" };
-        await expect(swarm.createService(deployment.docker, inputs)).rejects.toThrow(/did not converge after 15s \(service swarm\d+-unschedulable: task: no suitable node/);
-        expect(docker("service", "ls", "--quiet", "--filter", `name=${inputs.name}`)).toBe("");
+        inputs.name = `${stack}-unplaceable`;
+        inputs.taskSpec = { ...inputs.taskSpec, resources: { ...inputs.taskSpec.resources, reservation: { memoryBytes: 64 * 1024 * 1024, nanoCpus: 64e9 } } };
+        await swarm.createService(deployment.docker, inputs);
+        try {
+            const wait = spawnSync("sh", ["-c", convergeCommand(inputs.name, 15)], { cwd: path.join(__dirname, ".."), encoding: "utf8" });
+            figures.push(`an unplaceable task: the wait exited ${wait.status}: ${wait.stderr.trim().replace(/\n\s*/g, " | ")}`);
+            expect(wait.status).toBe(1);
+            expect(wait.stderr).toMatch(new RegExp(`service ${inputs.name} did not converge: after 15s, 0 of 1 tasks running the current spec`));
+            expect(wait.stderr).toMatch(/no suitable node \(insufficient resources on 1 node\)/);
+            expect(docker("service", "ls", "--quiet", "--filter", `name=${inputs.name}`)).not.toBe("");
+        } finally {
+            docker("service", "rm", inputs.name);
+        }
     });
 });
 

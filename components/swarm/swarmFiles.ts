@@ -13,8 +13,11 @@ export interface SwarmFileRefs {
 /**
  * Each file as a Swarm config (or, when it holds a secret, a Swarm secret) named by its
  * content hash. Swarm objects are immutable: a changed file is a new object under a new name,
- * created before the service is updated to it (Pulumi's create-before-delete), and the old one
- * is removed only after the rolling update has converged. Nothing is ever removed first.
+ * created before the service is updated to it, and the old one is removed only after the
+ * rolling update has converged. The name is set here (autonamed otherwise), and the Terraform
+ * bridge answers delete-before-replace for any explicitly set autonamed field, which Docker
+ * refuses for an object a service still uses ("config … is in use"): `deleteBeforeReplace:
+ * false` overrides the bridge, so nothing is ever removed first (checked on the real engine).
  */
 export function swarmFiles(name: string, stack: string, files: readonly WorkloadFile[], parent: pulumi.Resource): SwarmFileRefs {
     const configs: SwarmFileRefs["configs"] = [];
@@ -33,10 +36,10 @@ export function swarmFiles(name: string, stack: string, files: readonly Workload
             fileMode: parseInt(file.mode ?? (file.secret ? "0400" : "0444"), 8),
         };
         if (file.secret) {
-            const secret = new docker.Secret(`${name}-${slug}`, { name: dockerName, data: pulumi.secret(data) }, { parent });
+            const secret = new docker.Secret(`${name}-${slug}`, { name: dockerName, data: pulumi.secret(data) }, { parent, deleteBeforeReplace: false });
             secrets.push({ ...target, secretId: secret.id, secretName: secret.name });
         } else {
-            const config = new docker.ServiceConfig(`${name}-${slug}`, { name: dockerName, data }, { parent });
+            const config = new docker.ServiceConfig(`${name}-${slug}`, { name: dockerName, data }, { parent, deleteBeforeReplace: false });
             configs.push({ ...target, configId: config.id, configName: config.name });
         }
     }

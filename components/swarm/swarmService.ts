@@ -2,7 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { swarmDuration } from "../engineForms";
 import { LogSettings } from "../settings";
-import { Healthcheck, Workload } from "../workload";
+import { Healthcheck, Limits, Workload } from "../workload";
+import { waitForConvergence } from "./convergence";
 import { swarmFiles } from "./swarmFiles";
 
 /** What every service on the platform shares on Swarm: its overlay network, log rotation and labels. */
@@ -29,23 +30,19 @@ export interface SwarmRunOptions {
     readonly order: "start-first" | "stop-first";
     /** Published ports' mode (when the workload has public ports): host or ingress (the routing mesh). */
     readonly publishMode?: "host" | "ingress";
-    /** Reserve the limits on the node, so the scheduler never packs more tasks than it can run; default false. */
-    readonly reserveLimits?: boolean;
     /** Whether `pulumi up` waits for convergence; default true for replicated services (global ones cannot). */
     readonly waitForConvergence?: boolean;
     /** Replaces the image's entrypoint (e.g. a step before the server starts); default the image's. */
     readonly entrypoint?: readonly string[];
 }
 
-/** How long `pulumi up` waits for a replicated service to converge before it fails. */
-export const convergeTimeoutSeconds = 300;
-
 /**
  * How a Workload runs on Swarm: a docker.Service with the same guardrails as on one host
  * (limits, healthcheck, restart policy, json-file rotation, read-only root, labels), its files
  * as content-named configs and secrets, updated one task at a time and rolled back on failure.
  * Replicated services make `pulumi up` wait until every task runs the new spec (converge), and
- * fail when they do not. Ports bound to one address (the monitoring UIs) are not published:
+ * fail naming the tasks' reason when they do not (./convergence.ts). Reservations, where the
+ * workload has them, are what the scheduler sets aside to place a task; limits what it may use. Ports bound to one address (the monitoring UIs) are not published:
  * Swarm cannot bind an address, and publishing them would expose them on every interface.
  */
 export function runOnSwarm(
@@ -62,7 +59,7 @@ export function runOnSwarm(
         Object.entries(map)
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([label, value]) => ({ label, value }));
-    const limits = { memoryBytes: workload.limits.memoryMb * 1024 * 1024, nanoCpus: Math.round(workload.limits.cpus * 1e9) };
+    const resources = (r: Limits) => ({ memoryBytes: r.memoryMb * 1024 * 1024, nanoCpus: Math.round(r.cpus * 1e9) });
     const publicPorts = (workload.ports ?? []).filter((p) => p.ip === "0.0.0.0");
     const rollout = {
         parallelism: 1,
@@ -72,61 +69,60 @@ export function runOnSwarm(
         maxFailureRatio: "0.0",
         order: run.order,
     };
-    return new docker.Service(
-        name,
-        {
-            // Stack-scoped and fixed: a service is updated in place, never replaced (only its name would force that).
-            name: `${placement.stack}-${name}`,
-            labels: asLabels(labels),
-            mode: run.mode === "global" ? { global: true } : { replicated: { replicas: run.mode.replicas } },
-            taskSpec: {
-                containerSpec: {
-                    image: workload.image,
-                    commands: run.entrypoint ? [...run.entrypoint] : undefined,
-                    args: workload.command ? [...workload.command] : undefined,
-                    env: workload.envs ? { ...workload.envs } : undefined,
-                    user: workload.user,
-                    readOnly: workload.readOnlyRootFs ?? false,
-                    labels: asLabels(labels),
-                    healthcheck: {
-                        tests: [...hc.test],
-                        interval: swarmDuration(hc.intervalSeconds ?? 15),
-                        timeout: swarmDuration(hc.timeoutSeconds ?? 5),
-                        retries: hc.retries ?? 3,
-                        startPeriod: swarmDuration(hc.startPeriodSeconds ?? 10),
-                    },
-                    // Swarm has no privileged mode: cAdvisor reads cgroups through its read-only mounts.
-                    mounts: [
-                        ...(workload.volumes ?? []).map((v) => ({ type: "volume", source: v.volumeName, target: v.containerPath, readOnly: v.readOnly ?? false })),
-                        ...(workload.hostMounts ?? []).map((m) => ({ type: "bind", source: m.hostPath, target: m.containerPath, readOnly: m.readOnly ?? true })),
-                        ...Object.entries(workload.tmpfs ?? {}).map(([target, options]) => ({ type: "tmpfs", target, readOnly: false, tmpfsOptions: { sizeBytes: tmpfsBytes(options) } })),
-                    ],
-                    configs: files.configs,
-                    secrets: files.secrets,
-                    stopGracePeriod: swarmDuration(workload.stopTimeoutSeconds ?? 10),
+    // Stack-scoped and fixed: a service is updated in place, never replaced (only its name would force that).
+    const serviceName = `${placement.stack}-${name}`;
+    const spec: docker.ServiceArgs = {
+        name: serviceName,
+        labels: asLabels(labels),
+        mode: run.mode === "global" ? { global: true } : { replicated: { replicas: run.mode.replicas } },
+        taskSpec: {
+            containerSpec: {
+                image: workload.image,
+                commands: run.entrypoint ? [...run.entrypoint] : undefined,
+                args: workload.command ? [...workload.command] : undefined,
+                env: workload.envs ? { ...workload.envs } : undefined,
+                user: workload.user,
+                readOnly: workload.readOnlyRootFs ?? false,
+                labels: asLabels(labels),
+                healthcheck: {
+                    tests: [...hc.test],
+                    interval: swarmDuration(hc.intervalSeconds ?? 15),
+                    timeout: swarmDuration(hc.timeoutSeconds ?? 5),
+                    retries: hc.retries ?? 3,
+                    startPeriod: swarmDuration(hc.startPeriodSeconds ?? 10),
                 },
-                resources: {
-                    limits,
-                    ...(run.reserveLimits ? { reservation: limits } : {}),
-                },
-                restartPolicy: { condition: "any", delay: swarmDuration(5), maxAttempts: 0, window: swarmDuration(0) },
-                placement: run.constraints ? { constraints: [...run.constraints] } : undefined,
-                logDriver: { name: "json-file", options: { "max-size": placement.logs.maxSize, "max-file": String(placement.logs.maxFiles) } },
-                networksAdvanceds: [{ name: placement.networkId, aliases: [...workload.aliases] }],
+                // Swarm has no privileged mode: cAdvisor reads cgroups through its read-only mounts.
+                mounts: [
+                    ...(workload.volumes ?? []).map((v) => ({ type: "volume", source: v.volumeName, target: v.containerPath, readOnly: v.readOnly ?? false })),
+                    ...(workload.hostMounts ?? []).map((m) => ({ type: "bind", source: m.hostPath, target: m.containerPath, readOnly: m.readOnly ?? true })),
+                    ...Object.entries(workload.tmpfs ?? {}).map(([target, options]) => ({ type: "tmpfs", target, readOnly: false, tmpfsOptions: { sizeBytes: tmpfsBytes(options) } })),
+                ],
+                configs: files.configs,
+                secrets: files.secrets,
+                stopGracePeriod: swarmDuration(workload.stopTimeoutSeconds ?? 10),
             },
-            updateConfig: { ...rollout, failureAction: "rollback" },
-            // A failed rollback stops where it is (pause), for the operator to look at, not loop.
-            rollbackConfig: { ...rollout, failureAction: "pause" },
-            endpointSpec: {
-                // DNS round robin: nginx and Prometheus resolve every task themselves, and it needs no IPVS.
-                mode: run.publishMode === "ingress" && publicPorts.length > 0 ? "vip" : "dnsrr",
-                ports: publicPorts.map((p) => ({ targetPort: p.internal, publishedPort: p.external, protocol: "tcp", publishMode: run.publishMode ?? "host" })),
+            resources: {
+                limits: resources(workload.limits),
+                ...(workload.reservations ? { reservation: resources(workload.reservations) } : {}),
             },
-            // Global services have no replica count to converge on (the provider refuses it).
-            convergeConfig: run.mode === "global" || run.waitForConvergence === false ? undefined : { delay: swarmDuration(7), timeout: swarmDuration(convergeTimeoutSeconds) },
+            restartPolicy: { condition: "any", delay: swarmDuration(5), maxAttempts: 0, window: swarmDuration(0) },
+            placement: run.constraints ? { constraints: [...run.constraints] } : undefined,
+            logDriver: { name: "json-file", options: { "max-size": placement.logs.maxSize, "max-file": String(placement.logs.maxFiles) } },
+            networksAdvanceds: [{ name: placement.networkId, aliases: [...workload.aliases] }],
         },
-        opts,
-    );
+        updateConfig: { ...rollout, failureAction: "rollback" },
+        // A failed rollback stops where it is (pause), for the operator to look at, not loop.
+        rollbackConfig: { ...rollout, failureAction: "pause" },
+        endpointSpec: {
+            // DNS round robin: nginx and Prometheus resolve every task themselves, and it needs no IPVS.
+            mode: run.publishMode === "ingress" && publicPorts.length > 0 ? "vip" : "dnsrr",
+            ports: publicPorts.map((p) => ({ targetPort: p.internal, publishedPort: p.external, protocol: "tcp", publishMode: run.publishMode ?? "host" })),
+        },
+    };
+    const service = new docker.Service(name, spec, opts);
+    // Global services have no replica count to converge on.
+    if (run.mode !== "global" && run.waitForConvergence !== false) waitForConvergence(name, service, serviceName, spec, opts.parent as pulumi.Resource);
+    return service;
 }
 
 /** Seconds after which a task that never turns healthy has failed its checks: start period, then every retry. */

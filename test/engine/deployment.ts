@@ -8,21 +8,15 @@
  * resources are deleted at the end, as Pulumi does.
  */
 import { spawn, spawnSync } from "child_process";
-import type { CustomResourceOptions } from "@pulumi/pulumi";
 import Docker from "dockerode";
 import { DeclaredResource, ProgramRun, runProgram } from "../helpers/pulumiProgram";
 import * as provider from "./provider";
 import { RealOutputs } from "./realOutputs";
+import { CONFIG, CONTAINER, NETWORK, REMOTE_IMAGE, replacementOrder, SECRET, SERVICE, VOLUME } from "./replacementRules";
 import * as swarm from "./swarmProvider";
 
-export const CONTAINER = "docker:index/container:Container";
-const VOLUME = "docker:index/volume:Volume";
-const NETWORK = "docker:index/network:Network";
-const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
+export { CONTAINER, SERVICE };
 const COMMAND = "command:local:Command";
-export const SERVICE = "docker:index/service:Service";
-const SECRET = "docker:index/secret:Secret";
-const CONFIG = "docker:index/serviceConfig:ServiceConfig";
 /** Swarm objects: they reference each other by the IDs the mocks hand out ("<name>-id"), swapped for the engine's. */
 const SWARM_TYPES = [SERVICE, SECRET, CONFIG];
 
@@ -118,22 +112,25 @@ export class Deployment {
             await this.runCommand(resource);
             this.live.set(key, { resource });
             record("run", changed.join(", "));
-        } else if (resource.type === SERVICE && !changed.includes("name")) {
-            // Every field of a service but its name is updated in place: a rolling update, waited for.
+            return;
+        }
+        const order = replacementOrder(resource, changed);
+        if (resource.type === SERVICE && !order.replaces) {
+            // Every field of a service but its name is updated in place: a rolling update.
             const sent = this.withLiveIds(resource.inputs);
             await swarm.updateService(this.docker, prev.id as string, sent);
             this.live.set(key, { ...prev, resource, sent });
             record("update", changed.join(", "));
-        } else if (resource.type === CONTAINER && !changed.some((f) => provider.containerSchema[f]?.forceNew)) {
+        } else if (resource.type === CONTAINER && !order.replaces) {
             await this.updateContainer(prev, resource);
             this.live.set(key, { ...prev, resource });
             record("update", changed.join(", "));
         } else if (isEngineResource(resource)) {
-            const deleteFirst = (resource.opts as CustomResourceOptions).deleteBeforeReplace === true;
-            if (deleteFirst) await this.delete(prev);
+            // Delete first or create first as the provider, the bridge and the options decide.
+            if (order.deleteFirst) await this.delete(prev);
             else deleteAtEnd.push(prev);
             this.live.set(key, await this.create(resource));
-            record("replace", `${changed.join(", ")}${deleteFirst ? " (delete first)" : ""}`);
+            record("replace", `${changed.join(", ")}${order.deleteFirst ? ` (delete first: ${order.decidedBy})` : ""}`);
         } else {
             this.live.set(key, { resource });
         }
@@ -225,7 +222,7 @@ export class Deployment {
     private async runCommand(resource: DeclaredResource): Promise<void> {
         const { create, dir, stdin } = resource.inputs;
         // Asynchronous, so other steps and a test's load generator go on meanwhile.
-        const child = spawn("sh", ["-c", create], { cwd: dir, stdio: ["pipe", "ignore", "pipe"], timeout: 300_000 });
+        const child = spawn("sh", ["-c", create], { cwd: dir, stdio: ["pipe", "ignore", "pipe"], timeout: 600_000 });
         let stderr = "";
         child.stderr.on("data", (chunk) => (stderr += chunk));
         child.stdin.end(this.withLiveNames(String(stdin ?? "")));

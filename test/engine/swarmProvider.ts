@@ -2,19 +2,16 @@
  * A TypeScript imitation of what @pulumi/docker 5.2.0's Service, Secret and ServiceConfig do
  * against the Docker Engine API, for tests that run the Swarm target on a real (single-node)
  * Swarm without the Pulumi engine. Read for it, in kreuzwerker/terraform-provider-docker:
- *   - internal/provider/resource_docker_service_funcs.go: Create (ServiceCreate, then with
- *     converge_config a wait for "running"; a service that does not converge is deleted and
- *     the error is DidNotConvergeError "Service with ID (…) did not converge after <timeout>"),
- *     Update (ServiceUpdate with the inspected version, then a wait starting 7 s later: update
- *     state completed → done; rollback_completed → "service rollback completed: <message>";
- *     paused → "service update paused: <message>"; otherwise running tasks == replicas),
- *     Delete (ServiceRemove, then wait for the task containers within stop_grace_period).
+ *   - internal/provider/resource_docker_service_funcs.go: Create (ServiceCreate), Update
+ *     (ServiceUpdate with the inspected version), Delete (ServiceRemove, then wait for the task
+ *     containers within stop_grace_period). Its converge_config wait is not imitated: the
+ *     program does not set it (it says only "did not converge" and deletes a service it has
+ *     just created); scripts/swarm-converge.sh waits instead, run as the program's command.
  *   - resource_docker_service_structures.go: the read-back forms (durations through shortDur,
  *     max_failure_ratio with one decimal, mounts/secrets/configs as sets, networks by ID).
  *   - resource_docker_secret.go / resource_docker_config.go: create with base64 data; every
  *     field ForceNew (a change is a new object).
- * Simplified: the converge errors append the last task error (the provider only logs task
- * states), so a failing test names the cause; registry auth is not modelled (no registry here).
+ * Registry auth is not modelled (no registry here).
  */
 import Docker from "dockerode";
 import { formatGoDuration, parseGoDuration } from "./goForms";
@@ -101,30 +98,22 @@ export function serviceSpec(inputs: Inputs): Record<string, unknown> {
     };
 }
 
-export class ConvergeError extends Error {}
-
-/** docker_service Create, with the converge wait when convergeConfig is set. */
+/**
+ * docker_service Create. The program sets no converge_config (components/swarm/convergence.ts
+ * waits instead, naming the tasks' reason), so the provider returns once the service exists.
+ */
 export async function createService(docker: Docker, inputs: Inputs): Promise<string> {
+    if (inputs.convergeConfig) throw new Error(`${inputs.name}: converge_config is not imitated here; the program waits with scripts/swarm-converge.sh`);
     const created = await docker.createService(serviceSpec(inputs) as any);
-    const id = (created as any).id ?? (created as any).ID;
-    if (inputs.convergeConfig) {
-        try {
-            await converge(docker, id, inputs, "create");
-        } catch (err) {
-            // As the provider: a service that cannot converge is deleted.
-            await docker.getService(id).remove().catch(() => undefined);
-            throw err;
-        }
-    }
-    return id;
+    return (created as any).id ?? (created as any).ID;
 }
 
-/** docker_service Update: ServiceUpdate with the current version, then the converge wait. */
+/** docker_service Update: ServiceUpdate with the current version. */
 export async function updateService(docker: Docker, id: string, inputs: Inputs): Promise<void> {
+    if (inputs.convergeConfig) throw new Error(`${inputs.name}: converge_config is not imitated here; the program waits with scripts/swarm-converge.sh`);
     const service = docker.getService(id);
     const current = await service.inspect();
     await service.update({ version: current.Version.Index, ...serviceSpec(inputs) } as any);
-    if (inputs.convergeConfig) await converge(docker, id, inputs, "update");
 }
 
 /** docker_service Delete: remove, then wait until its task containers are gone (stop_grace_period). */
@@ -136,62 +125,6 @@ export async function deleteService(docker: Docker, id: string, inputs: Inputs):
     for (const c of containers) {
         while (Date.now() < deadline && (await docker.getContainer(c.Id).inspect().then(() => true, () => false))) await sleep(500);
     }
-}
-
-async function converge(docker: Docker, id: string, inputs: Inputs, phase: "create" | "update"): Promise<void> {
-    const timeoutMs = Number(ns(inputs.convergeConfig.timeout) ?? 180e9) / 1e6;
-    const delayMs = phase === "update" ? 7000 : Number(ns(inputs.convergeConfig.delay) ?? 0) / 1e6;
-    const deadline = Date.now() + timeoutMs;
-    await sleep(delayMs);
-    for (;;) {
-        const service = await docker.getService(id).inspect();
-        const state: string | undefined = service.UpdateStatus?.State;
-        const message = service.UpdateStatus?.Message ?? "";
-        if (phase === "update" && state === "completed") return;
-        if (state === "rollback_completed") throw new ConvergeError(`service rollback completed: ${message}${await lastTaskError(docker, id)}`);
-        if (state === "paused") throw new ConvergeError(`service update paused: ${message}${await lastTaskError(docker, id)}`);
-        if (state === "rollback_paused") throw new ConvergeError(`service rollback paused: ${message}${await lastTaskError(docker, id)}`);
-        if (state !== "rollback_started" && (await runningTasks(docker, id)) === service.Spec.Mode.Replicated?.Replicas) return;
-        if (Date.now() > deadline) {
-            throw new ConvergeError(`Service with ID (${id}) did not converge after ${shortDur(BigInt(timeoutMs) * 1_000_000n)}${await lastTaskError(docker, id)}`);
-        }
-        await sleep(2000);
-    }
-}
-
-/** Docker's task states in order (numberedStates in the provider). */
-const taskStates = ["new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running", "complete", "shutdown", "failed", "rejected", "remove", "orphaned"];
-const rank = (state: string | undefined) => taskStates.indexOf(state ?? "") + 1;
-
-/**
- * Running slots, as the provider's replicated updater counts them: one task per slot, the one
- * with the lowest desired state and, on a tie (a start-first update: old and new both desired
- * running), the lowest observed state, so a slot whose new task is still starting is not running.
- */
-async function runningTasks(docker: Docker, id: string): Promise<number> {
-    const tasks = (await docker.listTasks({ filters: { service: [id], "desired-state": ["running"] } })) as any[];
-    const bySlot = new Map<number, any>();
-    for (const task of tasks) {
-        if (rank(task.DesiredState) === 0 || rank(task.Status?.State) === 0) continue;
-        const existing = bySlot.get(task.Slot);
-        if (existing) {
-            if (rank(existing.DesiredState) < rank(task.DesiredState)) continue;
-            if (rank(existing.DesiredState) === rank(task.DesiredState) && rank(existing.Status?.State) <= rank(task.Status?.State)) continue;
-        }
-        bySlot.set(task.Slot, task);
-    }
-    return [...bySlot.values()].filter((t) => rank(t.DesiredState) <= rank("running") && t.Status?.State === "running").length;
-}
-
-/** The newest task's error or pending reason, for the failure message (this harness's addition). */
-async function lastTaskError(docker: Docker, id: string): Promise<string> {
-    const tasks = (await docker.listTasks({ filters: { service: [id] } })) as any[];
-    const reasons = tasks
-        .sort((a, b) => String(b.UpdatedAt).localeCompare(String(a.UpdatedAt)))
-        .map((t) => t.Status?.Err || (t.Status?.State === "pending" ? t.Status?.Message : ""))
-        .filter(Boolean);
-    const service = await docker.getService(id).inspect();
-    return reasons.length > 0 ? ` (service ${service.Spec.Name}: task: ${reasons[0]})` : ` (service ${service.Spec.Name})`;
 }
 
 /** docker_secret / docker_config Create: name and base64 data; any change is a new object. */
@@ -301,8 +234,7 @@ export function diffService(declared: Inputs, state: Inputs): string[] {
         }
         if (a !== b) diffs.push(`${at}: declared ${JSON.stringify(a)}, read ${JSON.stringify(b)}`);
     };
-    const { convergeConfig: _wait, ...rest } = declared;
-    walk(rest, state, "");
+    walk(declared, state, "");
     return diffs;
 }
 
