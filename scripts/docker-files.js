@@ -83,7 +83,8 @@ async function checkInThrowaway(container, files, check) {
             throw new Error(`the new files fail \`${check.join(" ")}\`; nothing was changed:\n${run.stdout}${run.stderr}`);
         }
     } finally {
-        docker(["rm", "--force", id], undefined, { allowFailure: true });
+        // --volumes: the image may declare a VOLUME (Prometheus' /prometheus), which would outlive it.
+        docker(["rm", "--force", "--volumes", id], undefined, { allowFailure: true });
     }
 }
 

@@ -114,6 +114,8 @@ describe("config changes under steady load", () => {
                 steps.map((s) => `${s.action} ${s.resource}`).join(", ") +
                 (report.failed > 0 ? `\n    failures: ${JSON.stringify(report.errors)} ${JSON.stringify(report.statuses)}` : ""),
         );
+        // Every replaced config and secret was created before its predecessor was deleted (which happens last).
+        expect(steps.filter((s) => s.action === "replace" && /delete first/.test(s.detail)).map((s) => `${s.resource}: ${s.detail}`)).toEqual([]);
         return { steps, report };
     };
     const names = (steps: Step[], action: string) => steps.filter((s) => s.action === action).map((s) => s.resource).sort();
@@ -146,8 +148,16 @@ describe("config changes under steady load", () => {
         expectNoFailures(report);
     });
 
+    test("grafanaPasswordRotation 0 → 1: a new password secret, created before the old one goes, Grafana rolled: 0 failed requests", async () => {
+        const { steps, report } = await underLoad("grafanaPasswordRotation 0 → 1 (a new secret)", { tlsRotation: "1", maxBodyMb: "10", grafanaPasswordRotation: "1" });
+        expect(names(steps, "update")).toEqual(["dashboards-grafana"]);
+        expect(names(steps, "replace")).toEqual(["dashboards-grafana-admin_password"]);
+        expect(names(steps, "delete")).toEqual(["dashboards-grafana-admin_password"]);
+        expectNoFailures(report);
+    });
+
     test("an app-only change (appMemoryMb 512 → 640) rolls the app start-first, waited for: 0 failed requests", async () => {
-        const { steps, report } = await underLoad("appMemoryMb 512 → 640 (app only, start-first)", { tlsRotation: "1", maxBodyMb: "10", appMemoryMb: "640" });
+        const { steps, report } = await underLoad("appMemoryMb 512 → 640 (app only, start-first)", { tlsRotation: "1", maxBodyMb: "10", grafanaPasswordRotation: "1", appMemoryMb: "640" });
         expect(names(steps, "update")).toEqual(["app"]);
         expectNoFailures(report);
     });

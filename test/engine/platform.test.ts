@@ -128,12 +128,15 @@ describe("config changes under steady load, in the order the engine runs them", 
     };
     const names = (steps: Step[], action: string) => steps.filter((s) => s.action === action).map((s) => s.resource).sort();
 
-    test("replicas 2 → 3 adds one replica and pushes the replica alert's threshold into Prometheus: 0 failed requests", async () => {
+    test("replicas 2 → 3 adds one replica and pushes the replica alert's threshold into Prometheus: 0 failed requests, no volume left behind", async () => {
+        const started = new Date();
         const { steps, report } = await underLoad("replicas 2 → 3", { replicas: "3" });
         expect(names(steps, "create")).toEqual(["app-replica-2"]);
         expect(names(steps, "run")).toEqual(["metrics-config-push"]);
         expect(names(steps, "replace")).toEqual([]);
         expectNoFailures(report);
+        // promtool ran in a throwaway Prometheus container, whose image declares VOLUME /prometheus.
+        expect(anonymousVolumesCreatedSince(started)).toEqual([]);
     });
 
     test("replicas 3 → 2 removes the last replica gracefully: 0 failed requests", async () => {
@@ -231,3 +234,8 @@ function currentCertificate(run: ProgramRun): string {
     return request.files.find((f: { path: string }) => f.path.endsWith("cert.pem")).content;
 }
 
+/** Anonymous volumes (64 hex digits, no name) created since `since` that no container holds. */
+function anonymousVolumesCreatedSince(since: Date): string[] {
+    const dangling = execFileSync("docker", ["volume", "ls", "--quiet", "--filter", "dangling=true"], { encoding: "utf8" }).split("\n").filter((v) => /^[0-9a-f]{64}$/.test(v));
+    return dangling.filter((v) => new Date(execFileSync("docker", ["volume", "inspect", "--format", "{{.CreatedAt}}", v], { encoding: "utf8" }).trim()) >= since);
+}
