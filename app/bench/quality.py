@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """Quality benchmark (not a test): formal recommendations found in guideline
-text as extracted from PDF, against the numbers and grades stored beside each
-fixture (tests/guidelines/pdf/expected.json), plus the assembled ~165 KB chapter.
+text as extracted from PDF, against the facts stored beside each fixture
+(tests/guidelines/pdf/expected.json), plus the assembled ~165 KB chapter, and
+optionally against real published texts kept outside the repository.
 
-Per fixture and overall: recall and precision of formal recommendations
-(number and opening words must match), grade (or class/LOE) accuracy over the
-matched ones, PDF artifacts left in the output (feature + recommendation
-texts), and the time of one analyze() (extraction, Gherkin writing, official
-parser): median of --runs warm runs. Every feature is also compiled to pickles
-with the official Gherkin parser.
+Two tables. Recall: formal recommendations found (number and opening words),
+precision, grade accuracy and PDF artifacts left in the output. Correctness:
+for every labelled recommendation, whether its scenario is right on polarity,
+population, conditions, thresholds (measure, comparator, value, unit) and
+grade; the share right on all of them ("fully right") and each field's
+accuracy. Time: one analyze() (extraction, Gherkin writing, official parser),
+median of --runs warm runs. Every feature is compiled to pickles with the
+official Gherkin parser.
 
-    app/.venv/bin/python app/bench/quality.py
+    app/.venv/bin/python app/bench/quality.py [--real /tmp/real-guidelines] [--why]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -26,7 +30,11 @@ sys.path[:0] = [str(APP_DIR), str(APP_DIR / "tests")]
 
 from clinical_bdd.gherkin_writer import parse  # noqa: E402
 from clinical_bdd.service import analyze  # noqa: E402
+from correctness import FIELDS, describe  # noqa: E402
+from correctness import score as correctness  # noqa: E402
 from pdf_fixtures import cases, score  # noqa: E402
+
+REAL_LABELS = APP_DIR / "bench" / "real_labels.json"
 
 
 def _timed(content: str) -> tuple[dict, float]:
@@ -35,16 +43,44 @@ def _timed(content: str) -> tuple[dict, float]:
     return result, time.perf_counter() - started
 
 
+def _correctness_table(rows: list[tuple[str, dict]]) -> list[str]:
+    out = [
+        "| Text | labelled | found | fully right | " + " | ".join(FIELDS) + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(FIELDS),
+    ]
+    total = {"n": 0, "found": 0, "fully_right": 0, **{f: 0 for f in FIELDS}}
+    for name, c in rows:
+        total["n"] += c["n"]
+        total["found"] += c["found"]
+        total["fully_right"] += c["fully_right"]
+        for f in FIELDS:
+            total[f] += c["right"][f]
+        out.append(
+            f"| {name} | {c['n']} | {c['found']} | {c['fully_right'] / c['n']:.3f} | "
+            + " | ".join(f"{c['right'][f] / c['n']:.3f}" for f in FIELDS)
+            + " |"
+        )
+    n = total["n"] or 1
+    out.append(
+        f"| **overall** | {total['n']} | {total['found']} | **{total['fully_right'] / n:.3f}** | "
+        + " | ".join(f"{total[f] / n:.3f}" for f in FIELDS)
+        + " |"
+    )
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5, help="timed runs per fixture (median is printed)")
+    ap.add_argument("--real", type=Path, help="folder of real guideline texts named as in bench/real_labels.json")
+    ap.add_argument("--why", action="store_true", help="list every recommendation that is wrong, and how")
     args = ap.parse_args()
 
     all_cases = cases()
     # the first analysis in a process also loads the word-segmentation list
     _, cold = _timed(all_cases[0][1])
     rows, totals = [], {"expected": 0, "formal": 0, "matched": 0, "grades_ok": 0, "artifacts": 0, "narrative": 0}
-    failures = []
+    failures, own, why = [], [], []
     for name, content, expected in all_cases:
         times = []
         for _ in range(max(1, args.runs)):
@@ -62,6 +98,9 @@ def main() -> int:
         )
         failures += [f"{name}: missed {m['id']} {m['starts']!r}" for m in s["missed"]]
         failures += [f"{name}: extra {r['source_id']} {r['text'][:60]!r}" for r in s["extra"]]
+        c = correctness(result, expected["formal"])
+        own.append((name, c))
+        why += [f"{name} {describe(w)}" for w in c["wrong"]]
     recall = totals["matched"] / totals["expected"]
     precision = totals["matched"] / totals["formal"] if totals["formal"] else 0.0
     grades = totals["grades_ok"] / totals["matched"] if totals["matched"] else 0.0
@@ -81,6 +120,24 @@ def main() -> int:
     print(f"first analysis in a fresh process (loads the word list once): {cold * 1000:.0f} ms")
     for line in failures:
         print(line)
+    print()
+    print("Correctness, own fixtures:")
+    print("\n".join(_correctness_table(own)))
+    if args.real:
+        labels = {k: v for k, v in json.loads(REAL_LABELS.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+        real = []
+        for name, entry in labels.items():
+            result, _ = _timed((args.real / name).read_text(encoding="utf-8"))
+            parse(result["feature"])
+            c = correctness(result, entry["formal"])
+            real.append((name, c))
+            why += [f"{name} {describe(w)}" for w in c["wrong"]]
+        print()
+        print(f"Correctness, real published texts ({args.real}):")
+        print("\n".join(_correctness_table(real)))
+    if args.why:
+        print()
+        print("\n".join(why))
     return 0
 
 
