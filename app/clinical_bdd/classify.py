@@ -50,6 +50,23 @@ _LOE = re.compile(
 _GRADE = re.compile(r"\b(?:Grade|Evidence\s+grade)\s*[:=]?\s*([12][A-D]|[A-E])\b", re.I)
 # a bracket holding only a grade: ADA "(A)", KDIGO "(1B)", USPSTF "(B recommendation)"
 _BARE_GRADE = re.compile(r"\s*(?:([ABCE])|([12])\s*([A-D])|([A-DI])\s+(?:recommendation|statement))\s*", re.I)
+# CDC: "(recommendation category: A; evidence type: 3)", "(Recommendation category, A; evidence type, 4)"
+_CATEGORY = re.compile(
+    r"\brecommendation\s+category\s*[:,]?\s*([A-D])\b(?:[^()]*?\bevidence\s+type\s*[:,]?\s*(\d))?", re.I
+)
+# VA/DoD strength (and category) ending a table row: "… progression. Strong for Reviewed, New-added"
+_VA_STRENGTH = re.compile(
+    r"(?<=[.)\]])\s*\b(Strong|Weak)\s+(for|against)\b"
+    r"(?:\s+(?:Reviewed|Not\s+reviewed|New|Amended|Deleted|Not\s+changed)[\w ,\-]*)?\s*$",
+    re.I,
+)
+_STRENGTH_CELL = re.compile(r"^(Strong|Weak|Conditional)(?:\s+(for|against))?$", re.I)
+# quality and strength columns glued to the statement: "… dosing.HighStrong"
+_GLUED_QUALITY_STRENGTH = re.compile(r"(?<=[.)\]])\s*(High|Moderate|Low|Very\s+low)\s*(Strong|Weak|Conditional)\s*$")
+# NICE's year of the evidence review: "[2015]", "[2015, amended 2022]"
+_YEAR_TAG = re.compile(r"\s*\[(?:new\s+)?\d{4}(?:,\s*(?:amended|updated)\s+\d{4})?\]\s*\.?\s*$", re.I)
+# a grade bracket followed only by a practice note: "… (1A); continue even if …"
+_MID_GRADE = re.compile(r"[(\[](?:[12]\s*[A-D]|[A-E])[)\]]\s*;")
 _CELL_COR = re.compile(r"^(III|IIa|IIb|I|3|2a|2b|1)(?:\s*[:\-\u2013]\s*(No Benefit|Harm))?$", re.I)
 _CELL_LOE = re.compile(r"^([ABC](?:-(?:R|NR|LD|EO))?)$", re.I)
 
@@ -102,6 +119,16 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
 
     def repl(m: re.Match) -> str:
         inner = m.group(1)
+        category = _CATEGORY.search(inner)
+        if category:
+            found.setdefault("grade", category.group(1).upper())
+            if category.group(2):
+                found.setdefault("loe", f"type {category.group(2)}")
+            found.setdefault(
+                "strength_label",
+                f"Category {category.group(1).upper()}" + (f", evidence type {category.group(2)}" if category.group(2) else ""),
+            )
+            return ""
         cor, loe, grade = _COR.search(inner), _LOE.search(inner), _GRADE.search(inner)
         word = _STRENGTH_WORD.search(inner)
         quality = _QUALITY.search(inner)
@@ -148,16 +175,34 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
 # strength of a whole unit (segment boundaries, table cells, trailing grade)
 
 _END_BRACKET = re.compile(
-    r"[(\[](?:[^()\[\]]*\b(?:LOE|Level\s+of\s+Evidence|COR|Class|Grade)\b[^()\[\]]*"
+    r"[(\[](?:[^()\[\]]*\b(?:LOE|Level\s+of\s+Evidence|COR|Class|Grade|recommendation\s+category)\b[^()\[\]]*"
     r"|\s*[12]\s*[A-D]\s*|\s*[A-DI]\s+(?:recommendation|statement)\s*)[)\]]\s*\.?\s*$",
     re.I,
 )
 
 
 def ends_with_strength(text: str) -> bool:
-    """True when a statement ends in its grade or class/LOE ("… risk. A", "(1B).")."""
-    text = text.rstrip()
-    return bool(_FORMAL_TRAILING_GRADE.search(text) or _END_BRACKET.search(text))
+    """True when a statement ends in its grade, class/LOE or strength ("… risk. A",
+    "(1B).", "(recommendation category: A; …)", "Strong for", "HighStrong"), or
+    its grade bracket is followed only by a note ("(1A); continue …")."""
+    text = _YEAR_TAG.sub("", text.rstrip())
+    return bool(_FORMAL_TRAILING_GRADE.search(text)) or explicit_strength(text)
+
+
+def explicit_strength(text: str) -> bool:
+    """A named strength, not a bare trailing letter."""
+    text = _YEAR_TAG.sub("", text.rstrip())
+    return bool(
+        _END_BRACKET.search(text)
+        or _VA_STRENGTH.search(text)
+        or _GLUED_QUALITY_STRENGTH.search(text)
+        or _MID_GRADE.search(text)
+    )
+
+
+def strength_cell(cell: str) -> bool:
+    """A table cell holding a strength ("Strong for", "Weak against", "Strong")."""
+    return bool(_STRENGTH_CELL.match(cell.strip()))
 
 
 def has_cor_and_loe(cells: list[str]) -> bool:
@@ -174,6 +219,20 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
     """Strength stated once for the whole unit: a trailing bracket, a trailing
     grade letter, or COR/LOE cells. Returns the text without it."""
     found: dict = {}
+    year = _YEAR_TAG.search(text)
+    if year:
+        text, idx = text[: year.start()].rstrip(), idx[: len(text[: year.start()].rstrip())]
+    va = _VA_STRENGTH.search(text)
+    if va:
+        found["strength_label"] = f"{va.group(1).capitalize()} {va.group(2).lower()}"
+        text = text[: va.start()].rstrip()
+        idx = idx[: len(text)]
+    glued = _GLUED_QUALITY_STRENGTH.search(text)
+    if glued:
+        found["strength_word"] = glued.group(2).lower()
+        found["quality"] = glued.group(1).lower().replace(" ", "-")
+        text = text[: glued.start()].rstrip()
+        idx = idx[: len(text)]
     tail = _UNIT_TRAILING_PAREN.search(text)
     if tail and (formal or text[: tail.start()].rstrip().endswith((".", "!", ";"))):
         _, found = parse_parenthetical(text[tail.start() :])
@@ -186,6 +245,10 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
         text = text[: g.start()].rstrip()
         idx = idx[: len(text)]
     for cell in cells:
+        strength = _STRENGTH_CELL.match(cell.strip())
+        if strength:
+            found.setdefault("strength_label", " ".join(w for w in strength.groups() if w).capitalize())
+            continue
         cor, loe = _CELL_COR.match(cell), _CELL_LOE.match(cell)
         if cor:
             found.setdefault("cell_cor", _norm_cor(cor.group(1)))

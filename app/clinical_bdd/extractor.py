@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import time
 
-from .classify import CUE, NEGATION, parse_parenthetical, sentences, strip_label, unit_strength
+from .classify import CUE, parse_parenthetical, sentences, strip_label, unit_strength
 from .clean import clean_document, clean_inline
+from .negation import main_negated
 from .model import GenerationTimeout, Recommendation, Threshold
 from .parse import parse_statement, tidy
+from .repair import repair
 from .segment import segment
 from .specialty import infer_specialty
-from .thresholds import extract_thresholds, threshold_logic
+from .thresholds import extract_thresholds, refine, threshold_logic
 
 __all__ = ["extract", "GenerationTimeout", "infer_specialty", "Recommendation", "Threshold"]
 
@@ -34,6 +36,8 @@ def _check_deadline(deadline: float | None) -> None:
 
 
 def _strength_label(cor: str | None, grade: str | None, strength: dict) -> str | None:
+    if strength.get("strength_label"):
+        return strength["strength_label"]
     if cor:
         qualifier = strength.get("cor_qualifier")
         return f"Class {cor}" + (f": {qualifier}" if qualifier else "")
@@ -42,6 +46,20 @@ def _strength_label(cor: str | None, grade: str | None, strength: dict) -> str |
     if strength.get("strength_word"):
         return f"{strength['strength_word'].capitalize()} recommendation"
     return None
+
+
+def _drop_bullets(text: str, idx: list[int]) -> tuple[str, list[int]]:
+    """A statement's own bullet list ("… standing: • review medication • …")
+    reads as one sentence."""
+    if "\u2022" not in text:
+        return text, idx
+    keep = [i for i, ch in enumerate(text) if not (ch == "\u2022" and (i + 1 >= len(text) or text[i + 1] == " "))]
+    out = "".join(text[i] for i in keep)
+    offsets = [idx[i] for i in keep]
+    while "  " in out:
+        at = out.index("  ")
+        out, offsets = out[:at] + out[at + 1 :], offsets[:at] + offsets[at + 1 :]
+    return out.strip(), offsets[len(out) - len(out.lstrip()) :][: len(out.strip())]
 
 
 def _main_clause(body: str) -> str:
@@ -54,7 +72,7 @@ def _main_clause(body: str) -> str:
 
 
 def extract(content: str, deadline: float | None = None) -> list[Recommendation]:
-    doc = clean_document(content)
+    doc = repair(clean_document(content))
     units = segment(doc.text)
     has_formal = any(u.formal for u in units)
     recs: list[Recommendation] = []
@@ -64,6 +82,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
         if not text:
             continue
         idx = [doc.index[i] for i in idx]  # offsets into the original content
+        text, idx = _drop_bullets(text, idx)
         text, idx = strip_label(text, idx)
         text, idx, unit_strength_found = unit_strength(text, idx, unit.strength_cells, unit.formal)
         # a formal statement is one recommendation however many sentences it has
@@ -86,15 +105,16 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
             grade = strength.get("grade")
             if not loe and strength.get("quality"):
                 loe = f"{strength['quality']}-quality"
+            label = _strength_label(cor, grade, strength)
             s_idx = idx[s_start:s_end]
-            thresholds = extract_thresholds(sentence, s_idx)
-            parsed = parse_statement(main, CUE.search(main), thresholds)
+            thresholds, caveats = refine(sentence, extract_thresholds(sentence, s_idx))
+            parsed = parse_statement(main, CUE.search(main), thresholds + caveats)
             recs.append(
                 Recommendation(
                     id=f"REC-{len(recs) + 1:03d}",
                     text=body,
                     section=unit.section,
-                    strength=_strength_label(cor, grade, strength),
+                    strength=label,
                     class_of_recommendation=cor,
                     level_of_evidence=loe,
                     grade=grade,
@@ -103,8 +123,9 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     excluded_conditions=parsed.excluded_conditions,
                     criteria=parsed.criteria,
                     action=parsed.action,
-                    negated=bool(NEGATION.search(main)) or cor == "III",
+                    negated=main_negated(main) or cor == "III" or "against" in (label or "").lower(),
                     thresholds=thresholds,
+                    caveats=caveats,
                     threshold_logic=threshold_logic(sentence, thresholds),
                     span=(s_idx[0], s_idx[-1] + 1),
                     source_id=unit.source_id if unit.formal else None,

@@ -19,12 +19,15 @@ class Threshold:
     comparator: str  # ">=", ">", "<=", "<", "between"
     value: str  # "7", "130/80", or "40-75" for ranges
     unit: str
-    kind: str  # "condition" (who the rule applies to) or "target" (a goal)
+    kind: str  # "condition" (who the rule applies to), "target" (a goal) or "caveat"
     raw: str
     span: tuple[int, int]
+    # the same cut-off in other units: "A1C >10% [>86 mmol/mol]" -> [{"value": "86", "unit": "mmol/mol"}]
+    alternates: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in _THRESHOLD_FIELDS}
+        d["alternates"] = [dict(a) for a in self.alternates]
         d["span"] = {"start": self.span[0], "end": self.span[1]}
         return d
 
@@ -45,6 +48,9 @@ class Recommendation:
     action: str
     negated: bool
     thresholds: list[Threshold] = field(default_factory=list)
+    # cut-offs that qualify the action but do not decide who it applies to:
+    # "reduce the dose at an eGFR <45", "such as adults younger than 50 years"
+    caveats: list[Threshold] = field(default_factory=list)
     threshold_logic: str = "all"  # "any" when thresholds are joined by "or"
     span: tuple[int, int] = (0, 0)
     source_id: str | None = None  # the guideline's own number: "9.2", "1.3.1", "PP 2.1"
@@ -56,6 +62,7 @@ class Recommendation:
         d["excluded_conditions"] = list(self.excluded_conditions)
         d["criteria"] = list(self.criteria)
         d["thresholds"] = [t.to_dict() for t in self.thresholds]
+        d["caveats"] = [t.to_dict() for t in self.caveats]
         d["span"] = {"start": self.span[0], "end": self.span[1]}
         return d
 

@@ -5,6 +5,9 @@ import re
 from dataclasses import dataclass
 
 from .model import Threshold
+from .classify import CUE
+from .negation import absent
+from .thresholds import is_measure_name
 
 # --------------------------------------------------------------------------
 # populations and conditions
@@ -24,7 +27,31 @@ _SUBJECT_POP = re.compile(
     r"^(?P<pop>" + _POP_WORDS + r"\b[^,;]*?)\s+(?P<modal>should|must|shall)\s+(?P<rest>.+)$", re.I
 )
 _TRAILING_POP = re.compile(
-    r"\s+(?:in|for|among|to)\s+(?P<pop>" + _POP_WORDS + r"\b.*)$", re.I
+    r"\s+(?:in|for|among|to(?:\s+(?:treat|manage))?)\s+(?P<pop>" + _POP_WORDS + r"\b.*)$", re.I
+)
+# USPSTF: "Adults aged 40 to 75 years who …: The Task Force recommends …"
+_POP_COLON = re.compile(r"^(?P<pop>" + _POP_WORDS + r"\b[^:;]{0,250}):\s+(?P<rest>[A-Z].+)$")
+# "People with diabetes and hypertension qualify for …"
+_POP_QUALIFY = re.compile(r"^(?P<pop>" + _POP_WORDS + r"\b[^,;:]*?)\s+(?:qualify|are\s+eligible|are\s+candidates)\b", re.I)
+# the object of the action: "treating patients with X, Y and Z with an SGLT2 inhibitor"
+_OBJECT_POP = re.compile(
+    r"^(?P<verb>[a-z]+)\s+(?P<pop>(?:all\s+)?(?:patients|adults|people|persons|individuals|children|women|men)"
+    r"\s+(?:with|who)\b.*?)(?P<obj>\s+with\s+(?:an?|the)\s+.+)?$",
+    re.I,
+)
+# a leading condition: "If an adult … is hyperglycaemic, consider …", "When opioids are started, …"
+_LEADING_CONDITION = re.compile(
+    r"^(?:If|When|Whenever|Before|After|Once|Until|While)\s+(?P<cond>[^,]{3,200}),\s*(?P<rest>.+)$"
+)
+# trailing conditions of the action: "… if: the person is not overweight, and …"
+_TRAILING_CONDITION = re.compile(r"\s+(?P<kw>if|when|whenever|unless)\b:?\s+(?P<cond>.+)$", re.I)
+_CONDITION_ITEMS = re.compile(r"\s*(?:,\s*(?:and|or)\s+|;\s*|,\s+|\s+but\s+)", re.I)
+# a state named after the action: "… is contraindicated in pregnancy"
+_TRAILING_STATE = re.compile(r"\s+(?:in|during)\s+(?P<state>pregnancy|lactation|breastfeeding)$", re.I)
+# a condition named after "for": "… are preferred for chronic pain"
+_FOR_CONDITION = re.compile(
+    r"\s+for\s+(?P<cond>(?:[\w-]+\s+){0,3}(?:pain|disease|disorder|diabetes|hypertension|failure|infection|syndrome))$",
+    re.I,
 )
 _CLINICIAN_SUBJECT = re.compile(
     r"^(?:clinicians?|providers?|physicians?|prescribers?|practitioners?|the\s+clinician|"
@@ -116,7 +143,11 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
             pop = pop.replace(t.raw, marker)
     # a parenthetical holding a threshold is covered by the When step
     pop = re.sub(r"\s*\([^()]*" + marker + r"[^()]*\)", "", pop)
+    # coordinated stages and types are one condition: "type 1 and type 2", "stage 3 and 4 CKD"
     pop = re.sub(r"\b(type\s+1)\s+(and|or)\s+(type\s+2)\b", lambda m: "\u2063".join(m.groups()), pop, flags=re.I)
+    pop = re.sub(
+        r"\b(stages?\s+\d[ab]?)\s+(and|or|to)\s+(\d[ab]?)\b", lambda m: "\u2063".join(m.groups()), pop, flags=re.I
+    )
     raw_parts = _POP_CLAUSES.split(pop.strip())
     parts: list[str] = []
     for part in raw_parts:
@@ -143,7 +174,15 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
             items = _SPLIT_CONDITIONS.split(part[len("with ") :])
             conditions.extend(_strip_article(i) for i in items if i.strip())
         else:
-            criteria.append(part)
+            for item in re.split(r"\s+but\s+", part):
+                missing = absent(item)
+                if missing:
+                    excluded.append(missing)
+                else:
+                    criteria.append(item)
+    moved = [absent(c) for c in conditions]
+    excluded += [m for m in moved if m]
+    conditions = [c for c, m in zip(conditions, moved) if not m]
     if re.match(r"^(?:all|most|many)\s+", head, re.I):
         head = re.sub(r"^(?:all|most|many)\s+", "", head, flags=re.I)
 
@@ -153,7 +192,15 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
     head = tidy(re.sub(r"\s*(?:aged|ages|between|of)?\s*" + marker + r"(?:\s+of\s+age)?", "", head))
 
     def restore(items: list[str]) -> list[str]:
-        return [i.replace("\u2063", " ") for i in items if i and not has_threshold(i)]
+        out = []
+        for item in items:
+            # "diabetes aged §T§" keeps "diabetes"; "an eGFR §T§" is the threshold alone
+            rest = tidy(re.sub(r"(?:\s*(?:aged|ages|of|an?|the|who\s+are))?\s*" + marker + r"(?:\s+(?:of\s+age|old))?", "", item))
+            if has_threshold(item) and (not rest or is_measure_name(rest)):
+                continue
+            if rest:
+                out.append(rest.replace("\u2063", " "))
+        return out
 
     return lower_first(head), restore(conditions), restore(excluded), restore(criteria)
 
@@ -185,7 +232,8 @@ def _phrase_action(clause: str) -> tuple[str, str | None]:
         return tidy(m.group("rest")), None
     m = _WE_RECOMMEND.match(clause)
     if m and re.match(r"^we\b", clause, re.I):
-        rest = m.group("rest")
+        # the negation is the polarity's: "we suggest not offering X" -> "offering X"
+        rest = re.sub(r"^(?:not|avoiding|against)\s+(?:the\s+use\s+of\s+)?", "", m.group("rest"), flags=re.I)
         subject = _CLINICIAN_SUBJECT.match(rest)
         if subject:
             rest = rest[subject.end() :].strip()
@@ -253,12 +301,43 @@ class Parsed:
     action: str
 
 
+def _trailing_conditions(action: str, thresholds: list[Threshold]) -> tuple[str, list[str], list[str]]:
+    """Split "… if: the person is not overweight, and metformin is not
+    tolerated" off the action: (action, criteria, excluded)."""
+    m = _TRAILING_CONDITION.search(action)
+    if not m:
+        return action, [], []
+    criteria, excluded = [], []
+    for item in _CONDITION_ITEMS.split(m.group("cond")):
+        item = tidy(item)
+        if not item or any(t.raw and t.raw in item for t in thresholds) or len(item.split()) < 2 and not absent(item):
+            continue
+        missing = absent(item)
+        if m.group("kw").lower() == "unless":
+            excluded.append(item)
+        elif missing:
+            excluded.append(missing)
+        else:
+            criteria.append(item)
+    return tidy(action[: m.start()]), criteria, excluded
+
+
 def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]) -> Parsed:
     """Population from a leading "In adults with …," clause, the subject or a
-    trailing "… in adults with …"; the action from the rest."""
+    trailing "… in adults with …"; conditions from leading and trailing
+    "if"/"when" clauses; the action from the rest."""
     population = None
+    lead_criteria: list[str] = []
+    m = _POP_COLON.match(body)
+    if m:
+        population, body = m.group("pop"), m.group("rest")
+    m = _LEADING_CONDITION.match(body)
+    if m and not _LEADING_POP.match(body):
+        lead_criteria.append(tidy(m.group("cond")))
+        body = m.group("rest")
+        cue = CUE.search(body)
     clause = body
-    m = _LEADING_POP.match(body)
+    m = None if population else _LEADING_POP.match(body)
     if m:
         # the population clause ends at the last comma before the cue
         comma = body.rfind(",", 0, cue.start()) if cue and cue.start() > m.start("rest") else -1
@@ -269,6 +348,11 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     action, subject_pop = _phrase_action(clause)
     if subject_pop and not population:
         population = subject_pop
+    if not population and (q := _POP_QUALIFY.match(clause)):
+        population = q.group("pop")
+    if not population and (o := _OBJECT_POP.match(action)):
+        population = o.group("pop")
+        action = tidy(o.group("verb") + (o.group("obj") or ""))
     if not population:
         t = _TRAILING_POP.search(action)
         if t and not re.search(r"\b(?:or|and)$", action[: t.start()].strip()):
@@ -282,7 +366,15 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
             action = tidy(kept)
     if not action:
         action = lower_first(body)
+    action, trailing, trailing_excluded = _trailing_conditions(action, thresholds)
+    states = []
+    for pattern in (_TRAILING_STATE, _FOR_CONDITION):
+        s = pattern.search(action)
+        if s and not population:
+            states.append(tidy(s.group(s.lastgroup)))
+            action = tidy(action[: s.start()])
+    criteria_extra = lead_criteria + states + trailing
     if not population:
-        return Parsed(None, [], [], [], action)
+        return Parsed(None, [], trailing_excluded, criteria_extra, action)
     head, conditions, excluded, criteria = _parse_population(tidy(population), thresholds)
-    return Parsed(head, conditions, excluded, criteria, action)
+    return Parsed(head, conditions, excluded + trailing_excluded, criteria + criteria_extra, action)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .classify import ends_with_strength, has_cor_and_loe
+from .classify import CUE, ends_with_strength, explicit_strength, has_cor_and_loe, strength_cell
 from .clean import clean_inline
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
@@ -23,7 +23,12 @@ _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _REC_HEADING = re.compile(
     r"^(?:\d+(?:\.\d+)*\.?\s+)?(?:key\s+|summary\s+of\s+)?recommendations?\b(?!\s*\d)[^.!?]{0,100}$", re.I
 )
-_NAMED = re.compile(r"^(?P<kind>Recommendation|Practice\s+Point)\s+(?P<num>\d+(?:\.\d+)*[a-z]?)\s*[:.)\u2013-]\s*", re.I)
+# "Recommendation 1.3.1:", "Recommendation #8:", CDC's "Recommendation 8 Before …"
+_NAMED = re.compile(
+    r"^(?P<kind>Recommendation|Practice\s+Point)\s+#?(?P<num>\d+(?:\.\d+)*[a-z]?)(?:\s*[:.)\u2013-]\s*|\s+(?=[A-Z][a-z]))", re.I
+)
+# a number alone on its line, the statement on the next ("1.7.2" / "If an adult …")
+_BARE_NUMBER = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3}){1,3}[a-z]?)\.?$")
 # ACC/AHA table as extracted from PDF: "2a  B-NR  3. In adults with …"
 _COLUMNS = re.compile(
     r"^(?P<cor>(?:1|2a|2b|3|I|IIa|IIb|III)(?::\s*(?:No\s+Benefit|Harm))?)\s+"
@@ -36,7 +41,15 @@ _TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[A-Za-z]?\b")
 # two column gaps that do not follow a sentence end: a table row in layout mode
 _LAYOUT_ROW = re.compile(r"[^\s.!?:;](?: {2,}|\t)\S.*[^\s.!?:;](?: {2,}|\t)\S")
 _CAPS_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z][A-Z0-9 ,&/()\u2013-]{3,80}$")
-_COLUMN_HEADER = re.compile(r"^(?:COR|Class)\s+(?:LOE|Level)\b", re.I)
+# column headers of recommendation tables: "COR LOE", "# Recommendation Strength Category",
+# "RecommendationQuality of evidenceStrength of recommendation"
+_COLUMN_HEADER = re.compile(
+    r"^(?:(?:COR|Class)\s+(?:LOE|Level)\b|#?\s*Recommendations?\s*(?:Quality|Strength|Grade|Category)\b)", re.I
+)
+_REC_TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[.:\u2014-]?\s*(?:Summary\s+of\s+)?Recommendations\b", re.I)
+# where one extracted line holds several units: a bullet after text, or a
+# "Recommendation N" after an upper-case heading
+_INLINE_BREAK = re.compile(r"(?<=\S)\s+(?=\u2022\s)|(?<=[A-Z]{3}) (?=Recommendation\s+#?\d)")
 _TERMINAL = re.compile(r"[.!?:;)\]]$")
 
 
@@ -50,6 +63,7 @@ class Unit:
     formal: bool = False
     block: int | None = None  # which "Recommendations" block the unit sits in
     graded: bool = False
+    explicit: bool = False  # graded by a named strength, not a bare letter
 
 
 @dataclass
@@ -65,7 +79,12 @@ class _Line:
 def _lines(text: str) -> list[_Line]:
     out, pos = [], 0
     for line in text.splitlines(keepends=True):
-        out.append(_Line(pos, line.rstrip("\r\n")))
+        body = line.rstrip("\r\n")
+        cut = 0
+        for m in _INLINE_BREAK.finditer(body):
+            out.append(_Line(pos + cut, body[cut : m.start()]))
+            cut = m.end()
+        out.append(_Line(pos + cut, body[cut:]))
         pos += len(line)
     return out
 
@@ -82,6 +101,18 @@ def _is_numbered_heading(line: _Line, following: _Line | None) -> bool:
     if following is None or not following.stripped or _NUMBERED.match(following.stripped):
         return True
     return _title_case(_NUMBERED.sub("", line.stripped)) or bool(_REC_HEADING.match(following.stripped))
+
+
+def _is_subheading(stripped: str, following: _Line | None) -> bool:
+    """A short title line between the numbered rows of a recommendation table."""
+    return (
+        following is not None
+        and not _TERMINAL.search(stripped)
+        and len(stripped.split()) <= 8
+        and stripped[:1].isupper()
+        and not CUE.search(stripped)
+        and bool(_ITEM_NUMBER.match(following.stripped) or _NUMBERED.match(following.stripped))
+    )
 
 
 def _heading_lines(lines: list[_Line], n: int) -> int:
@@ -105,16 +136,37 @@ def _heading_lines(lines: list[_Line], n: int) -> int:
 
 def _resolve_blocks(units: list[Unit]) -> None:
     """In a Recommendations block, numbered or graded units are formal; the
-    first unit that is neither ends the block (narrative follows)."""
+    first unit that is neither ends the block (narrative follows). Outside a
+    block, a numbered item is formal when it carries an explicit strength
+    ("(recommendation category: A; …)", "Strong for")."""
     closed: set[int] = set()
     for unit in units:
-        if unit.block is None or unit.formal:
+        if unit.formal:
             continue
-        if unit.block not in closed and unit.graded:
+        if unit.block is None:
+            unit.formal = unit.source_id is not None and unit.explicit
+            if not unit.formal:
+                unit.source_id = None
+        elif unit.block not in closed and unit.graded:
             unit.formal = True
         else:
             closed.add(unit.block)
             unit.source_id = None
+
+
+def _table_row(line: _Line, body: str, stripped: str, section: str | None, block: int | None) -> Unit:
+    """A Markdown (or HTML, once repaired) table row: the longest cell is the
+    statement, the others its number and strength."""
+    cells = [c.strip() for c in stripped.strip("|").split("|")]
+    longest = max(cells, key=len)
+    offset = body.find(longest)
+    others = [c for c in cells if c is not longest]
+    unit = Unit(line.start + offset, line.start + offset + len(longest), section, others, block=block)
+    number = next((c.rstrip(".") for c in others if re.fullmatch(r"\d{1,3}(?:\.\d{1,3})*[a-z]?\.?", c)), None)
+    # an ACC/AHA table (COR and LOE cells) or a strength column ("Strong for")
+    unit.formal = has_cor_and_loe(others) or any(strength_cell(c) for c in others)
+    unit.source_id = number if unit.formal else None
+    return unit
 
 
 def segment(text: str) -> list[Unit]:
@@ -125,6 +177,7 @@ def segment(text: str) -> list[Unit]:
     block: int | None = None
     in_table = False
     skip_lines = 0
+    colon_owner: Unit | None = None  # a formal statement ending "…:" that its bullets continue
     for n, line in enumerate(lines):
         body, stripped = line.body, line.stripped
         line_end = line.start + len(body)
@@ -135,13 +188,20 @@ def segment(text: str) -> list[Unit]:
         if skip_lines:
             skip_lines -= 1
             continue
+        if colon_owner is not None:
+            if _LIST_ITEM.match(body) and not _NUMBERED.match(stripped):
+                colon_owner.end = line_end
+                continue
+            colon_owner = None
         heading = _HEADING.match(body)
         taken = 0 if heading else _heading_lines(lines, n)
+        if not (heading or taken) and _REC_TABLE_CAPTION.match(stripped):
+            taken = 1
         if heading or taken:
             raw_title = heading.group("title") if heading else " ".join(ln.stripped for ln in lines[n : n + taken])
             title = clean_inline(raw_title.rstrip(":"))[0]
             skip_lines = max(taken - 1, 0)
-            is_block = bool(_REC_HEADING.match(title))
+            is_block = bool(_REC_HEADING.match(title) or _REC_TABLE_CAPTION.match(title))
             # a bare "Recommendations" box title keeps the section it sits in
             if not (is_block and len(title.split()) <= 2 and section):
                 section = title
@@ -160,15 +220,11 @@ def segment(text: str) -> list[Unit]:
             continue
         if stripped.startswith("|"):
             current = None
-            if _TABLE_SEP.match(stripped):
-                continue
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
-            longest = max(cells, key=len)
-            offset = body.find(longest)
-            others = [c for c in cells if c is not longest]
-            unit = Unit(line.start + offset, line.start + offset + len(longest), section, others, block=block)
-            unit.formal = has_cor_and_loe(others)  # an ACC/AHA recommendation table
-            units.append(unit)
+            if not _TABLE_SEP.match(stripped):
+                units.append(_table_row(line, body, stripped, section, block))
+            continue
+        if block is not None and _is_subheading(stripped, following):
+            section, current = clean_inline(stripped)[0], None  # "First-line options" inside a block
             continue
         lead = len(body) - len(body.lstrip())
         start_of = None  # (text start, source_id, cells) of a formal statement
@@ -178,13 +234,17 @@ def segment(text: str) -> list[Unit]:
             start_of = (m.end(), prefix + m.group("num"), [])
         elif m:
             start_of = (m.end(), m.group("num"), [m.group("cor"), m.group("loe")])
+        elif (m := _BARE_NUMBER.match(stripped)) and following is not None and following.stripped[:1].isupper():
+            current = Unit(following.start, following.start, section, [], m.group("num"), True, block)
+            units.append(current)
+            continue
         elif (m := _NUMBERED.match(stripped)) is not None:
             if _is_numbered_heading(line, following):
                 section = clean_inline(stripped[m.end() :])[0] or section
                 current, in_table = None, False
                 continue
             start_of = (m.end(), m.group("num"), [])
-        elif block is not None and (m := _ITEM_NUMBER.match(stripped)) is not None:
+        elif (m := _ITEM_NUMBER.match(stripped)) is not None:
             start_of = (m.end(), m.group("num"), None)  # formal only if graded (_resolve_blocks)
         if start_of:
             in_table = False
@@ -203,9 +263,12 @@ def segment(text: str) -> list[Unit]:
                 units.append(current)
             else:
                 current.end = line_end
-        if current is not None and (current.formal or current.block is not None) and ends_with_strength(stripped):
+        if current is not None and current.formal and stripped.endswith(":"):
+            colon_owner = current
+        if current is not None and (current.formal or current.source_id) and ends_with_strength(stripped):
             current = None  # "… hypoglycemia risk. A": the statement ends here
     for unit in units:
         unit.graded = ends_with_strength(text[unit.start : unit.end])
+        unit.explicit = unit.graded and explicit_strength(text[unit.start : unit.end])
     _resolve_blocks(units)
     return units

@@ -8,7 +8,7 @@ from .model import Threshold
 _NUM = r"\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?"
 _UNIT = (
     r"(?:mm\s?Hg|mg/dL|mg/dl|mmol/L|mmol/mol|mg/g|mg/mmol|g/dL|ng/mL|pg/mL|µg/mL|mcg/mL|IU/L|U/L|"
-    r"mEq/L|mL/min/1\.73\s?m(?:2|²|\^2)?|mL/min|kg/m(?:2|²|\^2)?|kg|bpm|beats/min|"
+    r"mEq/L|m[lL]/min(?:/|\s+per\s+)1\.73\s?m(?:2|²|\^2)?|m[lL]/min|kg/m(?:2|²|\^2)?|kg|bpm|beats/min|"
     r"%|percent|(?:st|nd|rd|th)\s+percentile|years?(?:\s+of\s+age|\s+old)?|yrs?|mo(?:nths?)?)"
 )
 _CLINICAL_UNITS = re.compile(
@@ -28,11 +28,13 @@ _CMP_WORDS = {
     "equal to or less than": "<=",
     "greater than": ">", "more than": ">", "higher than": ">", "above": ">", "over": ">",
     "exceeding": ">", "in excess of": ">", "older than": ">", "younger than": "<",
+    "threshold of": ">=",
     "less than": "<", "lower than": "<", "below": "<", "under": "<",
 }
 _CMP_SUFFIX = {
     "or higher": ">=", "or greater": ">=", "or more": ">=", "or above": ">=", "or older": ">=",
     "or lower": "<=", "or less": "<=", "or below": "<=", "or younger": "<=",
+    "or over": ">=", "and over": ">=", "and above": ">=", "and older": ">=", "or under": "<=",
 }
 _W = "|".join(sorted((re.escape(w) for w in _CMP_WORDS), key=len, reverse=True))
 _S = "|".join(sorted((re.escape(w) for w in _CMP_SUFFIX), key=len, reverse=True))
@@ -71,6 +73,7 @@ _MEASURES: list[tuple[re.Pattern, str, str]] = [
     (re.compile(r"\bfasting\s+(?:plasma\s+)?glucose\b|\bFPG\b", re.I), "fasting plasma glucose", "FPG"),
     (re.compile(r"\bglucose\b", re.I), "glucose", "glucose"),
     (re.compile(r"\b(?:10-year\s+)?ASCVD\s+risk\b", re.I), "10-year ASCVD risk", "ASCVD_risk"),
+    (re.compile(r"\b10-year\s+(?:(?:cardiovascular|CVD)(?:\s+disease)?\s+)?risk\b", re.I), "10-year CVD risk", "CVD_risk"),
     (re.compile(r"\b(?:LVEF|ejection\s+fraction|EF)\b", re.I), "LVEF", "LVEF"),
     (re.compile(r"\bheart\s+rate\b|\bresting\s+HR\b", re.I), "heart rate", "heart_rate"),
     (re.compile(r"\bpotassium\b|\bK\+", re.I), "serum potassium", "potassium"),
@@ -85,6 +88,31 @@ _TARGET_WORDS = re.compile(
     r"treat(?:ed)?\s+to|lower(?:ed|ing)?\s+to|reduc(?:e|ed|ing|tion)\s+to|controlled?\s+to|keep)\b",
     re.I,
 )
+
+
+# "7.5% to less than 10%": two cut-offs of one measure
+_TO_LESS_THAN = re.compile(r"(?P<lo>\d+(?:\.\d+)?)\s*%?\s+to\s+(?:less\s+than|under|below)\s+(?P<hi>\d+(?:\.\d+)?)\s*%")
+# "does not reduce blood pressure to below 140/80": applies at or above it
+_NOT_REACHED = re.compile(
+    r"\b(?:(?:does|do|did|has|have|is|are)\s+not|fails?\s+to|failed\s+to|unable\s+to|not)\s+"
+    r"(?:[\w/-]+\s+){0,6}?(?:(?:reduce[ds]?|lower(?:ed|s)?|bring|brought|controlled|kept|maintained|achieve[ds]?|reach(?:ed|es)?)\s+)?"
+    r"(?:[\w/-]+\s+){0,4}?(?:to\s+)?$",
+    re.I,
+)
+_INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+# where a cut-off qualifies the action: a dose change, a review, an example
+_CAVEAT_CLAUSE = re.compile(
+    r"\b(?:dose|doses|dosing|reduce[ds]?|review|discontinue[ds]?|stop(?:ped)?|continue[ds]?|halve[ds]?|"
+    r"adjust(?:ed)?|titrate[ds]?|even\s+if|such\s+as|e\.g\.|for\s+example|including)\b",
+    re.I,
+)
+_CLAUSE_BOUNDARY = re.compile(r";|,\s*(?:and|but|or)?\s*|\s+and\s+(?=the\s+dose|review|discontinue|reduce|stop|continue)|[(\[]|:")
+_ALTERNATE = re.compile(r"^\s*[\[(]\s*$")
+_ABOVE_GOAL = re.compile(
+    r"^\s*(?P<dir>above|below)\s+(?:the\s+|their\s+|the\s+person's\s+)?(?:individuali[sz]ed\s+)?(?:glycemic\s+)?(?:goal|target)",
+    re.I,
+)
+_FALLS_BY = re.compile(r"\b(?P<verb>fall|falls|drop|drops|rise|rises)\s+by\s*$", re.I)
 
 
 def _norm_unit(unit: str | None) -> str:
@@ -104,6 +132,9 @@ def _norm_unit(unit: str | None) -> str:
         return "months"
     if low == "mg/dl":
         return "mg/dL"
+    if low.startswith("ml/min"):
+        # "ml/min per 1.73 m²" and "mL/min/1.73m2" are one unit
+        return "mL/min/1.73 m2" if "1.73" in low else "mL/min"
     return u.replace("²", "2").replace("^2", "2")
 
 
@@ -152,7 +183,11 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
     for m in _T_WORDS.finditer(text):
         found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _T_SUFFIX.finditer(text):
+        if not m.group("unit") and re.match(r"\s+[a-z]{3,}", text[m.end() :]):
+            continue  # "1 or more risk factors": a count, not a measurement
         found.append((m.start(), m.end(), _CMP_SUFFIX[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
+    for m in _TO_LESS_THAN.finditer(text):
+        found.append((m.start("lo"), m.end("lo") + 1, ">=", m.group("lo"), "%"))
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     result: list[Threshold] = []
     last_end = -1
@@ -232,3 +267,45 @@ def threshold_logic(sentence: str, thresholds: list[Threshold]) -> str:
             return "any"
     return "all"
 
+
+
+def is_measure_name(text: str) -> bool:
+    """ "an eGFR", "the A1C": nothing but a measure's name."""
+    text = re.sub(r"^(?:an?|the|their|his|her)\s+", "", text.strip(), flags=re.I)
+    return any(p.fullmatch(text) for p, _, _ in _MEASURES)
+
+
+def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Threshold]]:
+    """Direction, alternates and applicability of the thresholds of one
+    statement: returns (thresholds the scenario tests, caveats)."""
+    out: list[tuple[Threshold, int]] = []  # with the end of each in text
+    caveats: list[Threshold] = []
+    pos = 0
+    for t in found:
+        at = text.find(t.raw, pos)
+        if at < 0:
+            out.append((t, pos))
+            continue
+        pos = at + len(t.raw)
+        before, after = text[max(0, at - 80) : at], text[pos : pos + 60]
+        # the same cut-off in another unit, in brackets right after the first
+        if out and _ALTERNATE.match(text[out[-1][1] : at]) and t.comparator == out[-1][0].comparator:
+            out[-1][0].alternates.append({"value": t.value, "unit": t.unit})
+            continue
+        if _NOT_REACHED.search(before[-60:]) and t.comparator in _INVERSE:
+            t.comparator, t.kind = _INVERSE[t.comparator], "condition"
+        goal = _ABOVE_GOAL.match(after)
+        if goal:
+            side = goal.group("dir").lower()
+            t.measure, t.column = f"{t.measure} {side} goal", f"{t.column}_{side}_goal"
+        falls = _FALLS_BY.search(before)
+        if falls and t.measure != "value":
+            noun = falls.group("verb").lower().rstrip("s")
+            t.measure, t.column = f"{noun} in {t.measure}", f"{t.column}_{noun}"
+        bounds = [b.end() for b in _CLAUSE_BOUNDARY.finditer(text, 0, at)]
+        if _CAVEAT_CLAUSE.search(text[bounds[-1] if bounds else 0 : at]):
+            t.kind = "caveat"
+            caveats.append(t)
+            continue
+        out.append((t, pos))
+    return [t for t, _ in out], caveats

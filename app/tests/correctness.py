@@ -59,7 +59,7 @@ def match(recs: list[dict], labels: list[dict]) -> list[tuple[dict, dict | None]
     return out
 
 
-def _grade_ok(rec: dict, label: dict) -> bool:
+def grade_ok(rec: dict, label: dict) -> bool:
     if "class" in label:
         return (rec["class_of_recommendation"], rec["level_of_evidence"]) == (label["class"], label["loe"])
     if "strength" in label:
@@ -91,7 +91,7 @@ def field_results(rec: dict | None, label: dict) -> dict[str, bool]:
         "population": _has_all(label.get("population", []), who),
         "conditions": conditions_ok,
         "thresholds": got_t == expected_t,
-        "grade": _grade_ok(rec, label),
+        "grade": grade_ok(rec, label),
     }
 
 

@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+from correctness import grade_ok as _grade_ok
+
 PDF_DIR = Path(__file__).resolve().parent / "guidelines" / "pdf"
 EXPECTED = json.loads((PDF_DIR / "expected.json").read_text(encoding="utf-8"))
 CHAPTER_NAME = "assembled_ada_chapter (165 KB)"
@@ -101,12 +103,6 @@ def artifacts(result: dict, expected: dict) -> dict[str, int]:
     found["header/footer"] = sum(t.count(s) for t in texts for s in expected["furniture"])
     found["table text"] = sum(t.count(s) for t in texts for s in expected["table_text"])
     return found
-
-
-def _grade_ok(rec: dict, want: dict) -> bool:
-    if "class" in want:
-        return (rec["class_of_recommendation"], rec["level_of_evidence"]) == (want["class"], want["loe"])
-    return rec["grade"] == want["grade"]
 
 
 def score(result: dict, expected: dict) -> dict:
