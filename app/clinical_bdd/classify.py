@@ -97,16 +97,18 @@ CUE = re.compile(
     r"test|discontinue|continue|administer|review)\b",
     re.I,
 )
-NEGATION = re.compile(
-    r"\b(?:should|must|shall|can|may)\s+(?:not|never)\b"
-    r"|\b(?:is|are)\s+not\s+(?:\w+\s+)?(?:recommended|indicated|advised|suggested|beneficial|"
-    r"useful|appropriate|warranted)\b"
-    r"|\bnot\s+(?:be\s+)?recommended\b|\bno\s+longer\s+recommended\b"
-    r"|\b(?:should|must)\s+(?:\w+\s+)?(?:be\s+)?avoided\b|^avoid\b|^do\s+not\b"
-    r"|\b(?:is|are)\s+(?:contraindicated|harmful)\b|\brecommend(?:s|ed)?\s+against\b"
-    r"|\bis\s+of\s+no\s+benefit\b",
-    re.I,
+_VERBS = (
+    r"consider|avoid|do\s+not|use|initiate|start|screen|measure|prescribe|offer|refer|assess|"
+    r"evaluate|monitor|obtain|check|perform|educate|counsel|encourage|provide|individualize|treat|"
+    r"test|discontinue|continue|administer|review|add|adopt|ensure|reassess|palpate|standardi[sz]e|"
+    r"explain|discuss|ask|inform|take\s+into\s+account|think\s+about"
 )
+# an imperative statement: "Offer …", also after a leading clause ("If …, consider …")
+IMPERATIVE_HEAD = re.compile(r"^(?:" + _VERBS + r")\b", re.I)
+LEADING_CLAUSE_IMPERATIVE = re.compile(
+    r"^(?:If|When|Whenever|Before|After|Once|Because|Since|While|In|For)\b[^,]{3,200},\s*(?:" + _VERBS + r")\b", re.I
+)
+
 
 _STRENGTH_WORD = re.compile(r"\b(strong|weak|conditional|moderate)\s+recommendation\b", re.I)
 _QUALITY = re.compile(r"\b(high|moderate|low|very\s+low)[- ](?:quality|certainty)\s+(?:of\s+)?evidence\b", re.I)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 
-from .classify import CUE, parse_parenthetical, sentences, strip_label, unit_strength
+from .classify import CUE, LEADING_CLAUSE_IMPERATIVE, parse_parenthetical, sentences, strip_label, unit_strength
 from .clean import clean_document, clean_inline
 from .negation import main_negated
 from .model import GenerationTimeout, Recommendation, Threshold
@@ -66,7 +66,7 @@ def _main_clause(body: str) -> str:
     """The sentence of a multi-sentence formal statement that carries its cue."""
     spans = sentences(body)
     for s, e in spans:
-        if CUE.search(body[s:e]):
+        if CUE.search(body[s:e]) or LEADING_CLAUSE_IMPERATIVE.match(body[s:e]):
             return tidy(body[s:e])
     return tidy(body[spans[0][0] : spans[0][1]]) if spans else body
 

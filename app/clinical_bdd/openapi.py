@@ -110,7 +110,17 @@ def build_openapi(version: str) -> dict:
                         "comparator": {"type": "string", "enum": [">=", ">", "<=", "<", "between"]},
                         "value": {"type": "string"},
                         "unit": {"type": "string"},
-                        "kind": {"type": "string", "enum": ["condition", "target"]},
+                        "kind": {
+                            "type": "string",
+                            "enum": ["condition", "target", "caveat"],
+                            "description": "condition: who the recommendation applies to; target: a goal; "
+                            "caveat: a cut-off that qualifies the action (\"reduce the dose at eGFR <45\"), not in the Examples",
+                        },
+                        "alternates": {
+                            "type": "array",
+                            "description": "The same cut-off in another unit, as the text gives it (\"A1C >10% [>86 mmol/mol]\")",
+                            "items": {"type": "object", "properties": {"value": {"type": "string"}, "unit": {"type": "string"}}},
+                        },
                         "raw": {"type": "string"},
                         "span": {"$ref": "#/components/schemas/Span"},
                     },
@@ -141,6 +151,11 @@ def build_openapi(version: str) -> dict:
                         "action": {"type": "string"},
                         "negated": {"type": "boolean"},
                         "thresholds": {"type": "array", "items": {"$ref": "#/components/schemas/Threshold"}},
+                        "caveats": {
+                            "type": "array",
+                            "description": "Cut-offs that qualify the action but do not decide who it applies to (kind caveat)",
+                            "items": {"$ref": "#/components/schemas/Threshold"},
+                        },
                         "threshold_logic": {"type": "string", "enum": ["all", "any"]},
                         "span": {"$ref": "#/components/schemas/Span"},
                         "source_id": {

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from .model import Threshold
-from .classify import CUE
+from .classify import CUE, IMPERATIVE_HEAD
 from .negation import absent
 from .thresholds import is_measure_name
 
@@ -27,16 +27,20 @@ _SUBJECT_POP = re.compile(
     r"^(?P<pop>" + _POP_WORDS + r"\b[^,;]*?)\s+(?P<modal>should|must|shall)\s+(?P<rest>.+)$", re.I
 )
 _TRAILING_POP = re.compile(
-    r"\s+(?:in|for|among|to(?:\s+(?:treat|manage))?)\s+(?P<pop>" + _POP_WORDS + r"\b.*)$", re.I
+    r"\s+(?:in|for|among|to(?:\s+(?:treat|manage))?|of(?=\s+(?:adults|people|patients|children)\s+with\b))\s+"
+    r"(?P<pop>" + _POP_WORDS + r"\b.*)$"
+    # "… for T2D with an eGFR ≥25": the disease stands for the people who have it
+    r"|\s+for\s+(?P<disease>(?:T[12]D|type\s+[12]\s+diabetes|CKD)\s+with\b.*)$",
+    re.I,
 )
 # USPSTF: "Adults aged 40 to 75 years who …: The Task Force recommends …"
-_POP_COLON = re.compile(r"^(?P<pop>" + _POP_WORDS + r"\b[^:;]{0,250}):\s+(?P<rest>[A-Z].+)$")
+_POP_COLON = re.compile(r"^(?P<pop>" + _POP_WORDS + r"\b[^:;]{0,250}):\s+(?P<rest>(?-i:[A-Z]).+)$", re.I)
 # "People with diabetes and hypertension qualify for …"
 _POP_QUALIFY = re.compile(r"^(?P<pop>" + _POP_WORDS + r"\b[^,;:]*?)\s+(?:qualify|are\s+eligible|are\s+candidates)\b", re.I)
 # the object of the action: "treating patients with X, Y and Z with an SGLT2 inhibitor"
 _OBJECT_POP = re.compile(
     r"^(?P<verb>[a-z]+)\s+(?P<pop>(?:all\s+)?(?:patients|adults|people|persons|individuals|children|women|men)"
-    r"\s+(?:with|who)\b.*?)(?P<obj>\s+with\s+(?:an?|the)\s+.+)?$",
+    r"\s+(?:with|who)\b.*?)(?P<obj>\s+with\s+.+)?$",
     re.I,
 )
 # a leading condition: "If an adult … is hyperglycaemic, consider …", "When opioids are started, …"
@@ -130,6 +134,10 @@ _POP_CLAUSES = re.compile(
 )
 
 
+# "a successful and sustained response": two adjectives of one condition
+_ADJECTIVE_AND = re.compile(r"\b[a-z]+(?:ful|ous|ive|able|ible|ent|ant)\s+and\s+[a-z]+\b")
+
+
 def _strip_article(s: str) -> str:
     return re.sub(r"^(?:an?|the)\s+", "", s.strip(" ,;."), flags=re.I)
 
@@ -165,7 +173,7 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
     excluded: list[str] = []
     criteria: list[str] = []
     for part in parts[1:]:
-        part = part.strip(" ,;")
+        part = _ADJECTIVE_AND.sub(lambda m: m.group(0).replace(" and ", "\u2063and\u2063"), part.strip(" ,;"))
         low = part.lower()
         if low.startswith("without "):
             items = _SPLIT_CONDITIONS.split(part[len("without ") :])
@@ -227,6 +235,8 @@ def lower_first(s: str) -> str:
 def _phrase_action(clause: str) -> tuple[str, str | None]:
     """Return (action phrase, population found as the subject or None)."""
     clause = tidy(clause)
+    if IMPERATIVE_HEAD.match(clause) and not _IMPERATIVE.match(clause):
+        return lower_first(clause), None  # "Initiate X when Y is not the preferred option"
     m = _IT_IS.match(clause)
     if m:
         return tidy(m.group("rest")), None
@@ -287,7 +297,7 @@ def _phrase_action(clause: str) -> tuple[str, str | None]:
 
 _TRAILING_CIRCUMSTANCE = re.compile(
     r"\s+(?:because|since|due\s+to|given\s+that|at\s+(?:the|each|every|initial|diagnosis)|"
-    r"during|before|prior\s+to|once|annually|if|when|unless)\b.*$",
+    r"(?:during|before|prior\s+to|once)\s+\S|annually|if|when|unless)\b.*$",
     re.I,
 )
 
@@ -356,7 +366,7 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     if not population:
         t = _TRAILING_POP.search(action)
         if t and not re.search(r"\b(?:or|and)$", action[: t.start()].strip()):
-            pop_text = t.group("pop")
+            pop_text = t.group("pop") or t.group("disease")
             kept = action[: t.start()]
             tail = _TRAILING_CIRCUMSTANCE.search(pop_text)
             if tail:
@@ -370,7 +380,7 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     states = []
     for pattern in (_TRAILING_STATE, _FOR_CONDITION):
         s = pattern.search(action)
-        if s and not population:
+        if s:
             states.append(tidy(s.group(s.lastgroup)))
             action = tidy(action[: s.start()])
     criteria_extra = lead_criteria + states + trailing

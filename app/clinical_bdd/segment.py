@@ -21,13 +21,14 @@ _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 # "Recommendations", "1 Recommendations", "RECOMMENDATION SUMMARY",
 # "Recommendations for BP treatment threshold:" (never "Recommendation 5: …")
 _REC_HEADING = re.compile(
-    r"^(?:\d+(?:\.\d+)*\.?\s+)?(?:key\s+|summary\s+of\s+)?recommendations?\b(?!\s*\d)[^.!?]{0,100}$", re.I
+    r"^(?:\d+(?:\.\d+)*\.?\s+)?(?:key\s+|summary\s+of\s+)?recommendations?\b(?!\s*#?\d)[^.!?]{0,100}$", re.I
 )
 # "Recommendation 1.3.1:", "Recommendation #8:", CDC's "Recommendation 8 Before …"
 _NAMED = re.compile(
     r"^(?P<kind>Recommendation|Practice\s+Point)\s+#?(?P<num>\d+(?:\.\d+)*[a-z]?)(?:\s*[:.)\u2013-]\s*|\s+(?=[A-Z][a-z]))", re.I
 )
 # a number alone on its line, the statement on the next ("1.7.2" / "If an adult …")
+_BULLET = re.compile(r"^[\u2022*-]\s+")
 _BARE_NUMBER = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3}){1,3}[a-z]?)\.?$")
 # ACC/AHA table as extracted from PDF: "2a  B-NR  3. In adults with …"
 _COLUMNS = re.compile(
@@ -108,7 +109,7 @@ def _is_subheading(stripped: str, following: _Line | None) -> bool:
     return (
         following is not None
         and not _TERMINAL.search(stripped)
-        and len(stripped.split()) <= 8
+        and 1 < len(stripped.split()) <= 8  # a lone "A" is a grade wrapped onto its own line
         and stripped[:1].isupper()
         and not CUE.search(stripped)
         and bool(_ITEM_NUMBER.match(following.stripped) or _NUMBERED.match(following.stripped))
@@ -178,6 +179,7 @@ def segment(text: str) -> list[Unit]:
     in_table = False
     skip_lines = 0
     colon_owner: Unit | None = None  # a formal statement ending "…:" that its bullets continue
+    pending: tuple | None = None  # "Recommendation #8:" alone: its statement starts on the next text line
     for n, line in enumerate(lines):
         body, stripped = line.body, line.stripped
         line_end = line.start + len(body)
@@ -187,6 +189,15 @@ def segment(text: str) -> list[Unit]:
             continue
         if skip_lines:
             skip_lines -= 1
+            continue
+        lead = len(body) - len(body.lstrip())
+        if pending is not None:
+            source_id, cells, formal = pending
+            pending = None
+            current = Unit(line.start + lead, line_end, section, cells, source_id, formal, block)
+            units.append(current)
+            if ends_with_strength(stripped):
+                current = None
             continue
         if colon_owner is not None:
             if _LIST_ITEM.match(body) and not _NUMBERED.match(stripped):
@@ -226,12 +237,15 @@ def segment(text: str) -> list[Unit]:
         if block is not None and _is_subheading(stripped, following):
             section, current = clean_inline(stripped)[0], None  # "First-line options" inside a block
             continue
-        lead = len(body) - len(body.lstrip())
         start_of = None  # (text start, source_id, cells) of a formal statement
-        m = _NAMED.match(stripped) or _COLUMNS.match(stripped)
+        named = _BULLET.sub("", stripped)  # "• Recommendation 2: …"
+        m = _NAMED.match(named) or _COLUMNS.match(stripped)
         if m and "kind" in m.groupdict():
             prefix = "PP " if m.group("kind").lower().startswith("practice") else ""
-            start_of = (m.end(), prefix + m.group("num"), [])
+            start_of = (len(stripped) - len(named) + m.end(), prefix + m.group("num"), [])
+            if start_of[0] >= len(stripped):
+                pending, current = (start_of[1], [], True), None
+                continue
         elif m:
             start_of = (m.end(), m.group("num"), [m.group("cor"), m.group("loe")])
         elif (m := _BARE_NUMBER.match(stripped)) and following is not None and following.stripped[:1].isupper():

@@ -95,17 +95,18 @@ _TO_LESS_THAN = re.compile(r"(?P<lo>\d+(?:\.\d+)?)\s*%?\s+to\s+(?:less\s+than|un
 # "does not reduce blood pressure to below 140/80": applies at or above it
 _NOT_REACHED = re.compile(
     r"\b(?:(?:does|do|did|has|have|is|are)\s+not|fails?\s+to|failed\s+to|unable\s+to|not)\s+"
-    r"(?:[\w/-]+\s+){0,6}?(?:(?:reduce[ds]?|lower(?:ed|s)?|bring|brought|controlled|kept|maintained|achieve[ds]?|reach(?:ed|es)?)\s+)?"
+    r"(?:[\w/-]+\s+){0,3}?(?:reduce[ds]?|lower(?:ed|s)?|bring|brought|controlled|kept|maintained|achieve[ds]?|reach(?:ed|es)?)\s+"
     r"(?:[\w/-]+\s+){0,4}?(?:to\s+)?$",
     re.I,
 )
 _INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # where a cut-off qualifies the action: a dose change, a review, an example
 _CAVEAT_CLAUSE = re.compile(
-    r"\b(?:dose|doses|dosing|reduce[ds]?|review|discontinue[ds]?|stop(?:ped)?|continue[ds]?|halve[ds]?|"
+    r"\b(?:dose|doses|dosing|review|discontinue[ds]?|stop(?:ped)?|continue[ds]?|halve[ds]?|"
     r"adjust(?:ed)?|titrate[ds]?|even\s+if|such\s+as|e\.g\.|for\s+example|including)\b",
     re.I,
 )
+_EXAMPLE_WORDS = {"such as", "e.g.", "for example", "including"}
 _CLAUSE_BOUNDARY = re.compile(r";|,\s*(?:and|but|or)?\s*|\s+and\s+(?=the\s+dose|review|discontinue|reduce|stop|continue)|[(\[]|:")
 _ALTERNATE = re.compile(r"^\s*[\[(]\s*$")
 _ABOVE_GOAL = re.compile(
@@ -181,6 +182,8 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
             unit = nxt.group(1) if nxt else None
         found.append((m.start(), m.end(), _CMP_SYMBOL[m.group("cmp")], m.group("num"), _norm_unit(unit)))
     for m in _T_WORDS.finditer(text):
+        if not m.group("unit") and re.match(r"\s+[a-z]{3,}", text[m.end() :]):
+            continue  # "at least 1 minute", "no more than 2 standard drinks": not a measurement
         found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _T_SUFFIX.finditer(text):
         if not m.group("unit") and re.match(r"\s+[a-z]{3,}", text[m.end() :]):
@@ -303,7 +306,9 @@ def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Thr
             noun = falls.group("verb").lower().rstrip("s")
             t.measure, t.column = f"{noun} in {t.measure}", f"{t.column}_{noun}"
         bounds = [b.end() for b in _CLAUSE_BOUNDARY.finditer(text, 0, at)]
-        if _CAVEAT_CLAUSE.search(text[bounds[-1] if bounds else 0 : at]):
+        caveat = _CAVEAT_CLAUSE.search(text[bounds[-1] if bounds else 0 : at])
+        # an example of a goal ("less stringent goals (such as <8%)") is still the goal
+        if caveat and not (t.kind == "target" and caveat.group(0).lower() in _EXAMPLE_WORDS):
             t.kind = "caveat"
             caveats.append(t)
             continue

@@ -25,7 +25,36 @@ def fixture_text(name: str) -> str:
 # headers until the chapter is ~165 KB, as a whole standards chapter is
 
 
+def _rewrapped(text: str, width: int) -> str:
+    """Each numbered statement's lines broken at another width, as another
+    column of the chapter would break them (identical lines on 3+ pages are
+    running headers to the clean stage)."""
+    out, statement = [], []
+    for line in text.split("\n"):
+        if statement and not line.strip():  # a page break inside: left as it is
+            out += statement
+            statement = []
+        if re.match(r"^9\.\d+[a-z]?[A-Z]", line) or statement:
+            statement.append(line)
+            if re.search(r"\. [A-E]$", line):
+                joined = re.sub(r"([a-z])-\n([a-z])", r"\1\2", "\n".join(statement)).replace("\n", " ")
+                words, row = joined.split(" "), ""
+                for word in words:
+                    if row and len(row) + 1 + len(word) > width:
+                        out.append(row)
+                        row = word
+                    else:
+                        row = f"{row} {word}" if row else word
+                out.append(row)
+                statement = []
+            continue
+        out.append(line)
+    return "\n".join(out + statement)
+
+
 def _renumbered(text: str, shift: int, page_shift: int) -> str:
+    if shift:
+        text = _rewrapped(text, 50 + page_shift)
     text = re.sub(r"^9\.(\d+)(?=[a-z]?[A-Z])", lambda m: f"9.{int(m.group(1)) + shift}", text, flags=re.M)
     return re.sub(r"\bS(1\d\d)\b", lambda m: f"S{int(m.group(1)) + page_shift}", text)
 

@@ -22,10 +22,10 @@ def results():
     return {name: analyze(content, record_metrics=False) for name, content, _ in CASES}
 
 
-def test_fixtures_cover_the_five_styles_and_a_165_kb_chapter():
-    assert len(EXPECTED) == 6
+def test_fixtures_cover_the_styles_and_a_165_kb_chapter():
+    assert len(EXPECTED) == 12
     styles = " ".join(e["style"] for e in EXPECTED.values())
-    for style in ("ADA", "ACC/AHA", "KDIGO", "NICE", "USPSTF"):
+    for style in ("ADA", "ACC/AHA", "KDIGO", "NICE", "USPSTF", "CDC", "VA/DoD", "HTML", "Markdown"):
         assert style in styles
     chapter, expected = build_chapter()
     assert 160 * 1024 <= len(chapter.encode("utf-8")) <= 175 * 1024
