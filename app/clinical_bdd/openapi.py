@@ -8,6 +8,23 @@ def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def _pdf_request_content() -> dict:
+    """PDF input: the body itself, or a multipart upload (field "file")."""
+    pdf = {"schema": {"type": "string", "format": "binary"}}
+    form = {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary", "description": "The guideline as a PDF"},
+                "specialty": {"type": "string", "maxLength": 64},
+                "title": {"type": "string", "maxLength": 200},
+            },
+        }
+    }
+    return {"application/pdf": pdf, "multipart/form-data": form}
+
+
 def build_openapi(version: str) -> dict:
     errors = {
         "400": _error("Malformed JSON or invalid/missing field (e.g. 'content')"),
@@ -54,7 +71,13 @@ def build_openapi(version: str) -> dict:
                     "summary": "Extract recommendations and generate a Gherkin feature",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnalyzeRequest"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/AnalyzeRequest"}},
+                            **_pdf_request_content(),
+                        },
+                        "description": "Guideline text as JSON, or a PDF whose text is extracted with layout analysis "
+                        "(columns, running headers and footers, hyphenation, ligatures); the response then adds "
+                        "source_text, the extracted text that the spans point into",
                     },
                     "responses": {
                         "200": {
@@ -185,6 +208,11 @@ def build_openapi(version: str) -> dict:
                         "feature": {"type": "string"},
                         "warnings": {"type": "array", "items": {"type": "string"}},
                         "generation_ms": {"type": "number"},
+                        "source_text": {
+                            "type": "string",
+                            "description": "PDF input only: the text extracted from the PDF; spans are offsets into it",
+                        },
+                        "source_format": {"type": "string", "enum": ["pdf"], "description": "PDF input only"},
                     },
                 },
                 "Health": {
