@@ -22,7 +22,7 @@ from .clean import clean_document, clean_inline
 from .negation import main_negated
 from .model import GenerationTimeout, Recommendation, Threshold
 from .parse import parse_statement, tidy
-from .repair import repair
+from .repair import before_clean, repair
 from .segment import segment
 from .specialty import infer_specialty
 from .thresholds import extract_thresholds, refine, threshold_logic
@@ -72,7 +72,9 @@ def _main_clause(body: str) -> str:
 
 
 def extract(content: str, deadline: float | None = None) -> list[Recommendation]:
-    doc = repair(clean_document(content))
+    pre = before_clean(content)
+    doc = repair(clean_document(pre.text))
+    doc.index = [pre.index[i] for i in doc.index]  # offsets into the content as sent
     units = segment(doc.text)
     has_formal = any(u.formal for u in units)
     recs: list[Recommendation] = []

@@ -102,7 +102,7 @@ def _known(word: str, plain: set[str], words) -> bool:
     return w in plain or w in words
 
 
-def _join(m: re.Match, index: list[int], plain: set[str], words, hyphen: bool):
+def _join(m: re.Match, index: list[int], plain: set[str], words: dict[str, int], hyphen: bool):
     first, second = m.group(1), m.group(2)
     if second.lower() in ("and", "or", "to", "nor", "but", "as"):
         return None
@@ -115,19 +115,29 @@ def _join(m: re.Match, index: list[int], plain: set[str], words, hyphen: bool):
             # a compound split at its own hyphen: "non- insulin" -> "non-insulin"
             return f"{first}-{second}", offsets[: len(first)] + [index[m.start() + len(first)]] + offsets[len(first) :]
         return joined, offsets  # "sulfo- nylureas": neither part is a word
-    if not hyphen and _known(first, plain, words) and _known(second, plain, words):
-        return None  # two words that happen to make a third
+    if not hyphen and words.get(second.lower(), 0) and words.get(first.lower(), 0) >= words.get(joined.lower(), 0):
+        return None  # two words, more common apart than together
     return joined, offsets
+
+
+_FUNCTION_WORDS = frozenset("a an the of to in on at by for with and or is are be as it its their this that".split())
 
 
 def _candidates(pattern: re.Pattern, text: str, plain: set[str]) -> bool:
     """Any split the document's own words cannot explain (only then is the
-    English word list needed)."""
+    English word list needed): "the first" is two words, "bene fits" is not."""
     return any(
-        (m.group(1) + m.group(2)).lower() not in plain
-        and (m.group(1).lower() not in plain or m.group(2).lower() not in plain)
+        (m.group(1) + m.group(2)).lower() not in plain and m.group(1).lower() not in _FUNCTION_WORDS
         for m in pattern.finditer(text)
     )
+
+
+def before_clean(content: str) -> Cleaned:
+    """The repairs that must come before the clean stage: a grade glued to the
+    next statement's number ("). E9.24 In") would otherwise lose that number
+    to the footnote-marker rule ("E9." + "24")."""
+    text, index = _rewrite(content, list(range(len(content))), _GLUED_GRADE, _break_after_grade)
+    return Cleaned(text, index)
 
 
 def repair(doc: Cleaned) -> Cleaned:
@@ -138,7 +148,6 @@ def repair(doc: Cleaned) -> Cleaned:
     text, index = _rewrite(text, index, _FOOTER_LINE, lambda m, index: ("", []))
     text, index = _rewrite(text, index, _GLUED_NOT, _split_not)
     text, index = _rewrite(text, index, _SYMBOL_SIGN, _sign)
-    text, index = _rewrite(text, index, _GLUED_GRADE, _break_after_grade)
     if _candidates(_SPLIT_HYPHEN, text, plain) or _candidates(_SPLIT_LIGATURE, text, plain):
         words = _segmenter().words  # English word list, loaded once per process
         text, index = _rewrite(text, index, _SPLIT_HYPHEN, partial(_join, plain=plain, words=words, hyphen=True))

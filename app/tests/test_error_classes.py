@@ -1,0 +1,168 @@
+"""One test per class of error seen on published guideline text, on sentences
+written for these tests: the scenario must say what the sentence says."""
+from __future__ import annotations
+
+import pytest
+
+from clinical_bdd.extractor import extract
+from clinical_bdd.service import analyze
+from conftest import parse_feature
+
+
+def formal(text: str) -> dict:
+    return {r.source_id: r for r in extract(text) if not r.narrative}
+
+
+def cutoffs(rec) -> list[tuple[str, str, str, str]]:
+    return [(t.measure, t.comparator, t.value, t.unit) for t in rec.thresholds]
+
+
+# -- negation lost, invented, or in the wrong scope -------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence, negated",
+    [
+        ("In adults with heart failure, a glitazone isnot recommended. B", True),  # glued by PDF extraction
+        ("We suggest not offering a glitazone to adults with heart failure. B", True),
+        ("We recommend avoiding two RAS blockers together in adults with CKD. B", True),
+        ("Consider a DPP-4 inhibitor for adults with type 2 diabetes if the person is not at risk of pancreatitis. B", False),
+        ("Because home cuffs may not be accurate in arrhythmia, check the pulse by hand first. B", False),
+        ("Offer a statin to adults who do not have liver disease. B", False),
+    ],
+)
+def test_negation_applies_to_the_recommendation_or_one_condition(sentence, negated):
+    (rec,) = formal("Recommendations\n7.1" + sentence + "\n").values()
+    assert rec.negated is negated
+
+
+def test_a_negated_condition_becomes_an_excluded_condition_not_a_negative_scenario():
+    (rec,) = formal("Recommendations\n7.1Consider a DPP-4 inhibitor for adults with type 2 diabetes if:\n"
+                    "• the person is not at risk of pancreatitis, and\n• metformin is not tolerated. B\n").values()
+    assert not rec.negated
+    assert rec.excluded_conditions == ["at risk of pancreatitis"]
+    assert "metformin is not tolerated" in rec.criteria
+    feature = analyze("Recommendations\n7.1Consider a DPP-4 inhibitor for adults if the person is not at risk of pancreatitis. B\n",
+                      record_metrics=False)["feature"]
+    assert 'the patient does not have "at risk of pancreatitis"' in feature and "@negative" not in feature
+
+
+def test_suggest_not_offering_is_phrased_as_do_not_offer():
+    result = analyze("Recommendations\n7.1We suggest not offering a glitazone to adults with heart failure. B\n", record_metrics=False)
+    (rec,) = result["recommendations"]
+    assert rec["action"].startswith("offering a glitazone") and rec["negated"]
+    assert "should not recommend" in result["feature"]
+
+
+# -- thresholds: direction, caveats, units, "or over", coordinated stages ----
+
+
+def test_does_not_reduce_to_below_applies_at_or_above_the_cut_off():
+    (rec,) = formal("Recommendations\n7.1Add a second drug if diet does not reduce blood pressure to below 135/85 mmHg. B\n").values()
+    assert cutoffs(rec) == [("blood pressure", ">=", "135/85", "mmHg")]
+    feature = analyze("Recommendations\n7.1Add a second drug if diet does not reduce blood pressure to below 135/85 mmHg. B\n",
+                      record_metrics=False)["feature"]
+    rows = {line.split("|")[2].strip(): line.split("|")[3].strip() for line in feature.splitlines() if line.strip().startswith("| just") or line.strip().startswith("| at")}
+    assert rows == {"134/84": "should not recommend", "135/85": "should recommend", "136/86": "should recommend"}
+
+
+def test_a_dose_caveat_is_not_the_applicability_cut_off():
+    (rec,) = formal("Recommendations\n7.1Offer metformin to adults with an eGFR of 30 mL/min/1.73 m2 or more, and halve the "
+                    "dose at an eGFR <45 mL/min/1.73 m2. A\n").values()
+    assert cutoffs(rec) == [("eGFR", ">=", "30", "mL/min/1.73 m2")]
+    assert [(t.comparator, t.value, t.kind) for t in rec.caveats] == [("<", "45", "caveat")]
+
+
+def test_one_measure_in_two_units_is_one_input_with_an_alternate():
+    (rec,) = formal("Recommendations\n7.1Start insulin when the A1C is >10% [>86 mmol/mol]. E\n").values()
+    assert cutoffs(rec) == [("A1C", ">", "10", "%")]
+    assert rec.thresholds[0].alternates == [{"value": "86", "unit": "mmol/mol"}]
+
+
+def test_a_symbol_font_sign_is_read_as_greater_or_equal():
+    (rec,) = formal("Recommendations\n7.1Start insulin when glucose is $300 mg/dL. E\n").values()
+    assert cutoffs(rec) == [("glucose", ">=", "300", "mg/dL")]
+
+
+def test_years_old_or_over_is_an_age_cut_off():
+    (rec,) = formal("Recommendations\n7.1Screen adults who are 45 years old or over with a 10-year risk of 20% or more. B\n").values()
+    assert cutoffs(rec) == [("age", ">=", "45", "years"), ("10-year CVD risk", ">=", "20", "%")]
+
+
+def test_coordinated_stages_stay_one_condition():
+    (rec,) = formal("Recommendations\n7.1In adults with stage 3 and 4 CKD, a kidney referral should be considered. B\n").values()
+    assert rec.conditions == ["stage 3 and 4 CKD"]
+
+
+def test_a_count_is_not_a_measurement():
+    (rec,) = formal("Recommendations\n7.1Adults aged 50 to 70 years who have 2 or more risk factors should be offered a statin. B\n").values()
+    assert cutoffs(rec) == [("age", "between", "50-70", "years")]
+
+
+# -- numbering and grades where extraction glues them ------------------------
+
+
+def test_a_number_starting_mid_line_after_a_grade_is_a_new_statement():
+    recs = formal("Recommendations\n7.1Start insulin when glucose is ≥300 mg/dL [≥16.7 mmol/L]). E7.2 In adults with CKD, "
+                  "metformin should not be used. B\n")
+    assert (recs["7.1"].grade, recs["7.2"].grade, recs["7.2"].negated) == ("E", "B", True)
+
+
+@pytest.mark.parametrize("tail", ["BTherapeutic Options", "BmL/min/1.73 m2 and tests", "(see Table 7.2 ).B"])
+def test_a_grade_glued_to_the_next_word_or_after_a_parenthesis(tail):
+    text = f"Recommendations\n7.1In adults with fatty liver disease, a GLP-1 RA should be considered. {tail}\n"
+    text = text.replace("considered. (see", "considered (see")
+    (rec,) = formal(text).values()
+    assert rec.grade == "B" and "Therapeutic" not in rec.text and "mL/min" not in rec.text
+
+
+def test_the_last_statement_of_a_block_ends_at_its_grade():
+    text = ("Recommendations\n7.1Adults with diabetes should be screened for liver fibrosis. BTherapeutic Options\n"
+            "Weight loss of 10% or more improves the liver in most adults, and clinicians should discuss it.\n")
+    (rec,) = formal(text).values()
+    assert rec.text == "Adults with diabetes should be screened for liver fibrosis" and rec.thresholds == []
+
+
+# -- formats: CDC categories, VA/DoD strengths, HTML and Markdown tables -----
+
+
+def test_cdc_category_and_evidence_type_after_a_numbered_statement_of_two_sentences():
+    text = ("Summary of Recommendations\n1. Opioids are not first-line therapy for back pain. Clinicians should offer "
+            "exercise first (recommendation category: A; evidence type: 2).\n")
+    (rec,) = formal(text).values()
+    assert (rec.source_id, rec.grade, rec.level_of_evidence, rec.strength) == ("1", "A", "type 2", "Category A, evidence type 2")
+    assert "category" not in rec.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Table 2. Recommendations\n1. We suggest not offering a glitazone to patients with heart failure. Weak against Reviewed, New-added\n",
+        "| # | Recommendation | Strength |\n|---|---|---|\n| 1 | We suggest not offering a glitazone to patients with heart failure. | Weak against |\n",
+        "<table><tr><td>1.</td><td>We suggest not offering a glitazone to patients with heart failure.</td><td>Weak against</td></tr></table>",
+    ],
+    ids=["pdf", "markdown", "html"],
+)
+def test_va_dod_strength_in_a_table(text):
+    (rec,) = formal(text).values()
+    assert (rec.source_id, rec.strength, rec.negated, rec.population) == ("1", "Weak against", True, "patients")
+    assert "<" not in rec.text
+
+
+# -- artifacts and populations ---------------------------------------------
+
+
+def test_split_words_and_download_footers_leave_formal_statements():
+    text = ("Recommendations\n7.1A GLP-1 RA should be consid- ered in adults with fatty liver because of its bene fits on\n"
+            "Downloaded from http://example.org/care/pdf/7/S1/S70.pdf by guest on 02 March 2026\n"
+            "steatohepatitis. B\n")
+    (rec,) = formal(text).values()
+    assert "considered" in rec.text and "benefits on steatohepatitis" in rec.text and "Downloaded" not in rec.text
+
+
+def test_population_named_in_the_middle_of_the_sentence_reaches_the_given_step():
+    result = analyze("Summary of Recommendations\n1. Clinicians should offer medication treatment to patients with opioid use "
+                     "disorder (recommendation category: A; evidence type: 1).\n", record_metrics=False)
+    assert 'Given the patient belongs to the population "patients"' in result["feature"]
+    assert 'And the patient has "opioid use disorder"' in result["feature"]
+    parse_feature(result["feature"])
