@@ -35,6 +35,26 @@ from correctness import score as correctness  # noqa: E402
 from pdf_fixtures import cases, score  # noqa: E402
 
 REAL_LABELS = APP_DIR / "bench" / "real_labels.json"
+ERROR_CLASSES = APP_DIR / "bench" / "error_classes.json"
+
+
+def _by_class(rows: dict[str, list[bool]], real: bool) -> list[str]:
+    """Fully-right share of the recommendations that exercise each class of
+    error (bench/error_classes.json), own fixtures and real texts apart."""
+    classes = {k: v for k, v in json.loads(ERROR_CLASSES.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+    out = ["| Class of error | own fixtures | real texts |", "|---|---:|---:|"]
+    for name, keys in classes.items():
+        cells = []
+        for want_real in (False, True):
+            hits = [rows[k] for k in keys if k in rows and (k.split("#")[0] in _REAL_NAMES) == want_real]
+            cells.append(f"{sum(hits)}/{len(hits)}" if hits else "-")
+        if not real:
+            cells[1] = "-"
+        out.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return out
+
+
+_REAL_NAMES: set[str] = set()
 
 
 def _timed(content: str) -> tuple[dict, float]:
@@ -81,6 +101,7 @@ def main() -> int:
     _, cold = _timed(all_cases[0][1])
     rows, totals = [], {"expected": 0, "formal": 0, "matched": 0, "grades_ok": 0, "artifacts": 0, "narrative": 0}
     failures, own, why = [], [], []
+    per_rec: dict[str, bool] = {}  # "text#n": fully right
     for name, content, expected in all_cases:
         times = []
         for _ in range(max(1, args.runs)):
@@ -100,6 +121,7 @@ def main() -> int:
         failures += [f"{name}: extra {r['source_id']} {r['text'][:60]!r}" for r in s["extra"]]
         c = correctness(result, expected["formal"])
         own.append((name, c))
+        per_rec.update({f"{name}#{i}": ok for i, ok in enumerate(c["each"], start=1)})
         why += [f"{name} {describe(w)}" for w in c["wrong"]]
     recall = totals["matched"] / totals["expected"]
     precision = totals["matched"] / totals["formal"] if totals["formal"] else 0.0
@@ -131,10 +153,15 @@ def main() -> int:
             parse(result["feature"])
             c = correctness(result, entry["formal"])
             real.append((name, c))
+            _REAL_NAMES.add(name)
+            per_rec.update({f"{name}#{i}": ok for i, ok in enumerate(c["each"], start=1)})
             why += [f"{name} {describe(w)}" for w in c["wrong"]]
         print()
         print(f"Correctness, real published texts ({args.real}):")
         print("\n".join(_correctness_table(real)))
+    print()
+    print("Fully right, by class of error (recommendations that exercise it):")
+    print("\n".join(_by_class(per_rec, bool(args.real))))
     if args.why:
         print()
         print("\n".join(why))

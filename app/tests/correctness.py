@@ -111,6 +111,7 @@ def score(result: dict, labels: list[dict]) -> dict:
         "fully_right": full,
         "right": right,
         "wrong": [r for r in rows if not all(r["fields"].values())],
+        "each": [all(r["fields"].values()) for r in rows],
     }
 
 
