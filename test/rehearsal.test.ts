@@ -150,8 +150,10 @@ describe("the front door (nginx with the rendered nginx.conf)", () => {
         });
         expect(answer.status).toBe(413);
         expect(answer.body).toContain("nginx");
-        await waitUntil("the 413 in the access log", async () => (rehearsal.accessLogEntries().length > before ? true : undefined), 5000);
-        const entry = rehearsal.accessLogEntries().slice(before).find((e) => e.status === 413);
+        // Wait for the 413's own line: another request (a probe, a scrape) may be logged first.
+        const the413 = () => rehearsal.accessLogEntries().slice(before).find((e) => e.status === 413);
+        await waitUntil("the 413 in the access log", async () => the413(), 5000);
+        const entry = the413();
         expect(entry).toMatchObject({ path: "/api/v1/analyze", upstream: "" });
     });
 
