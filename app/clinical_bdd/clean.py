@@ -150,7 +150,6 @@ _HYPHEN_PREFIXES = frozenset(
     "age risk drug co pre post".split()
 )
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
-_LINE_END_HYPHEN = re.compile(r"([A-Za-z]*[a-z])-$")
 _LINE_START_WORD = re.compile(r"[a-z][A-Za-z]*")
 
 
@@ -242,12 +241,25 @@ def _join_lines(text: str, index: list[int], plain: set[str], hyphenated: set[st
                 skip = indent
         out.extend(line[skip:])
         idx.extend(index[start + skip : start + len(line)])
-        end = _LINE_END_HYPHEN.search(body.rstrip())
-        if end and line.endswith("\n"):
+        word = _word_before_line_end_hyphen(body.rstrip())
+        if word and line.endswith("\n"):
             # where "-" + newline start, so that the next line can undo them
             dash = len(out) - len(line) + len(line.rstrip(" \t\r\n")) - 1
-            pending = (dash, idx[dash], end.group(1))
+            pending = (dash, idx[dash], word)
     return "".join(out), idx
+
+
+def _word_before_line_end_hyphen(text: str) -> str | None:
+    """The letters before a line's final hyphen ("hypogly-" → "hypogly"), ending in a lower-case
+    letter, or None. A backward scan, linear in the word: a regular expression searched over the
+    line backtracked over every start in a long run of letters (quadratic; issue 17)."""
+    if not text.endswith("-"):
+        return None
+    start = end = len(text) - 1
+    while start > 0 and text[start - 1].isascii() and text[start - 1].isalpha():
+        start -= 1
+    word = text[start:end]
+    return word if word and word[-1].islower() else None
 
 
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
