@@ -13,7 +13,7 @@ accuracy. Time: one analyze() (extraction, Gherkin writing, official parser),
 median of --runs warm runs. Every feature is compiled to pickles with the
 official Gherkin parser.
 
-    app/.venv/bin/python app/bench/quality.py [--real /tmp/real-guidelines] [--why]
+    app/.venv/bin/python app/bench/quality.py [--real /tmp/real-guidelines] [--heldout /tmp/heldout] [--why]
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from correctness import score as correctness  # noqa: E402
 from pdf_fixtures import cases, score  # noqa: E402
 
 REAL_LABELS = APP_DIR / "bench" / "real_labels.json"
+HELDOUT_LABELS = APP_DIR / "bench" / "heldout_labels.json"
 ERROR_CLASSES = APP_DIR / "bench" / "error_classes.json"
 
 
@@ -89,10 +90,32 @@ def _correctness_table(rows: list[tuple[str, dict]]) -> list[str]:
     return out
 
 
+def _labelled_table(folder: Path, labels_file: Path, heading: str, per_rec: dict, record_real: bool) -> list[str]:
+    """Print the correctness table of one set of labelled published texts;
+    returns the lines for --why. Only the real texts feed the by-class table
+    (error_classes.json names them)."""
+    labels = {k: v for k, v in json.loads(labels_file.read_text(encoding="utf-8")).items() if not k.startswith("_")}
+    table, why = [], []
+    for name, entry in labels.items():
+        result, _ = _timed((folder / name).read_text(encoding="utf-8"))
+        parse(result["feature"])
+        c = correctness(result, entry["formal"])
+        table.append((name, c))
+        if record_real:
+            _REAL_NAMES.add(name)
+            per_rec.update({f"{name}#{i}": ok for i, ok in enumerate(c["each"], start=1)})
+        why += [f"{name} {describe(w)}" for w in c["wrong"]]
+    print()
+    print(f"Correctness, {heading} ({folder}):")
+    print("\n".join(_correctness_table(table)))
+    return why
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5, help="timed runs per fixture (median is printed)")
     ap.add_argument("--real", type=Path, help="folder of real guideline texts named as in bench/real_labels.json")
+    ap.add_argument("--heldout", type=Path, help="folder of held-out texts (not read while writing the rules) named as in bench/heldout_labels.json")
     ap.add_argument("--why", action="store_true", help="list every recommendation that is wrong, and how")
     args = ap.parse_args()
 
@@ -145,20 +168,12 @@ def main() -> int:
     print()
     print("Correctness, own fixtures:")
     print("\n".join(_correctness_table(own)))
-    if args.real:
-        labels = {k: v for k, v in json.loads(REAL_LABELS.read_text(encoding="utf-8")).items() if not k.startswith("_")}
-        real = []
-        for name, entry in labels.items():
-            result, _ = _timed((args.real / name).read_text(encoding="utf-8"))
-            parse(result["feature"])
-            c = correctness(result, entry["formal"])
-            real.append((name, c))
-            _REAL_NAMES.add(name)
-            per_rec.update({f"{name}#{i}": ok for i, ok in enumerate(c["each"], start=1)})
-            why += [f"{name} {describe(w)}" for w in c["wrong"]]
-        print()
-        print(f"Correctness, real published texts ({args.real}):")
-        print("\n".join(_correctness_table(real)))
+    for folder, labels_file, heading in (
+        (args.real, REAL_LABELS, "real published texts"),
+        (args.heldout, HELDOUT_LABELS, "held-out published texts"),
+    ):
+        if folder:
+            why += _labelled_table(folder, labels_file, heading, per_rec, record_real=labels_file == REAL_LABELS)
     print()
     print("Fully right, by class of error (recommendations that exercise it):")
     print("\n".join(_by_class(per_rec, bool(args.real))))

@@ -5,7 +5,7 @@ and bench/quality.py (own fixtures and real published texts alike).
 A label (one formal recommendation) in expected.json or bench/real_labels.json:
 
     {"id": "9.4b", "starts": "Insulin should be started", "grade": "E",
-     "polarity": "+",                      # "-" for "do not", "against", …
+     "polarity": "+",                      # "-" for "do not", "against", …; "0" insufficient evidence
      "population": ["adults"],             # words the Given steps must name
      "conditions": ["catabolism"],         # words in one condition / criterion
      "excluded": ["overweight"],           # words in one excluded condition
@@ -73,6 +73,14 @@ def _has_all(words: list[str], texts: list[str]) -> bool:
     return all(any(_norm(w) in t for t in texts) for w in words)
 
 
+def _polarity(rec: dict) -> str:
+    """"0" for an insufficient-evidence statement (neither for nor against);
+    a scenario without that flag is scored as recommending or not."""
+    if rec.get("insufficient_evidence"):
+        return "0"
+    return "-" if rec["negated"] else "+"
+
+
 def field_results(rec: dict | None, label: dict) -> dict[str, bool]:
     if rec is None:
         return {f: False for f in FIELDS}
@@ -87,7 +95,7 @@ def field_results(rec: dict | None, label: dict) -> dict[str, bool]:
     expected_t = sorted(_threshold_key(t) for t in label.get("thresholds", []))
     got_t = sorted(_threshold_key(t) for t in rec["thresholds"])
     return {
-        "polarity": rec["negated"] == (label["polarity"] == "-"),
+        "polarity": _polarity(rec) == label["polarity"],
         "population": _has_all(label.get("population", []), who),
         "conditions": conditions_ok,
         "thresholds": got_t == expected_t,
@@ -122,7 +130,7 @@ def describe(row: dict) -> str:
     if rec is None:
         return f"{row['id']}: not found"
     got = {
-        "polarity": "-" if rec["negated"] else "+",
+        "polarity": _polarity(rec),
         "population": rec["population"],
         "conditions": rec["conditions"] + rec["criteria"] + [f"not {c}" for c in rec["excluded_conditions"]],
         "thresholds": [(t["measure"], t["comparator"], t["value"], t["unit"]) for t in rec["thresholds"]],
