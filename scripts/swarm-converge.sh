@@ -14,7 +14,7 @@ deadline=$((SECONDS + timeout))
 # Why the service's tasks are not running: the newest few that are not, with Swarm's own words.
 reasons() {
     docker service ps --no-trunc --format '{{.Name}} {{.CurrentState}}: {{.Error}}' "$service" |
-        grep -v ' Running ' | awk 'NF' | sed -n '1,4p' | sed 's/^/  task /'
+        awk 'NF && !/ Running / && shown++ < 4 { print "  task " $0 }'
 }
 fail() {
     printf 'service %s did not converge: %s\n%s\n' "$service" "$1" "$(reasons)" >&2

@@ -192,7 +192,7 @@ describe("each config change touches exactly the resources that own it", () => {
 
 describe("each replacement in the order the provider, the bridge and the engine give it", () => {
     test.each(cases.map((c) => [c.label, c] as const))("%s: nothing in use is deleted before its successor exists", (_label, c) => {
-        expect(deletesWhileInUse(base, runs.get(c.label) as ProgramRun, "test")).toEqual([]);
+        expect(deletesWhileInUse(base, runs.get(c.label) as ProgramRun)).toEqual([]);
     });
 
     test("app replicas start beside the ones they replace (the option overrides the provider's delete-first); nginx and the job go first", () => {

@@ -270,7 +270,7 @@ describe("each config change under swarm: new configs and secrets, services upda
         const replicated = (name: string) => service(after, name).mode.replicated !== undefined && name !== "backups-job";
         expect(waited.sort()).toEqual(effect.updated.filter((name) => after.byType(SERVICE).some((s) => s.name === name) && replicated(name)));
         // As the provider, the bridge and the engine decide it: every replaced config and secret is created first.
-        expect(deletesWhileInUse(base, after, "test")).toEqual([]);
+        expect(deletesWhileInUse(base, after)).toEqual([]);
         expect(plannedReplacements(base, after).filter((p) => p.deleteFirst).map((p) => p.resource.name)).toEqual([]);
     });
 });

@@ -5,7 +5,7 @@ import { createHash } from "crypto";
 import * as path from "path";
 
 /** How long `pulumi up` waits for a replicated service to converge before it fails. */
-export const convergeTimeoutSeconds = 300;
+const convergeTimeoutSeconds = 300;
 
 /** The command that waits for `serviceName` to converge (scripts/swarm-converge.sh), run from the project root. */
 export function convergeCommand(serviceName: string, timeoutSeconds: number = convergeTimeoutSeconds): string {

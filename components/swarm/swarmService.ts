@@ -42,8 +42,9 @@ export interface SwarmRunOptions {
  * as content-named configs and secrets, updated one task at a time and rolled back on failure.
  * Replicated services make `pulumi up` wait until every task runs the new spec (converge), and
  * fail naming the tasks' reason when they do not (./convergence.ts). Reservations, where the
- * workload has them, are what the scheduler sets aside to place a task; limits what it may use. Ports bound to one address (the monitoring UIs) are not published:
- * Swarm cannot bind an address, and publishing them would expose them on every interface.
+ * workload has them, are what the scheduler sets aside to place a task; limits what it may
+ * use. Ports bound to one address (the monitoring UIs) are not published: Swarm cannot bind
+ * an address, and publishing them would expose them on every interface.
  */
 export function runOnSwarm(
     name: string,

@@ -103,17 +103,22 @@ export function serviceSpec(inputs: Inputs): Record<string, unknown> {
  * waits instead, naming the tasks' reason), so the provider returns once the service exists.
  */
 export async function createService(docker: Docker, inputs: Inputs): Promise<string> {
-    if (inputs.convergeConfig) throw new Error(`${inputs.name}: converge_config is not imitated here; the program waits with scripts/swarm-converge.sh`);
+    refuseConvergeConfig(inputs);
     const created = await docker.createService(serviceSpec(inputs) as any);
     return (created as any).id ?? (created as any).ID;
 }
 
 /** docker_service Update: ServiceUpdate with the current version. */
 export async function updateService(docker: Docker, id: string, inputs: Inputs): Promise<void> {
-    if (inputs.convergeConfig) throw new Error(`${inputs.name}: converge_config is not imitated here; the program waits with scripts/swarm-converge.sh`);
+    refuseConvergeConfig(inputs);
     const service = docker.getService(id);
     const current = await service.inspect();
     await service.update({ version: current.Version.Index, ...serviceSpec(inputs) } as any);
+}
+
+/** The program never sets converge_config; a test that does would get none of the provider's wait. */
+function refuseConvergeConfig(inputs: Inputs): void {
+    if (inputs.convergeConfig) throw new Error(`${inputs.name}: converge_config is not imitated here; the program waits with scripts/swarm-converge.sh`);
 }
 
 /** docker_service Delete: remove, then wait until its task containers are gone (stop_grace_period). */

@@ -28,13 +28,14 @@ export function plannedReplacements(before: ProgramRun, after: ProgramRun): Plan
  * ("… is in use"). A user replaced delete-first itself is deleted before it, as Pulumi does
  * with dependents; a retained volume's delete never reaches the engine. Commands hold nothing.
  */
-export function deletesWhileInUse(before: ProgramRun, after: ProgramRun, stack: string): string[] {
+export function deletesWhileInUse(before: ProgramRun, after: ProgramRun): string[] {
     const planned = plannedReplacements(before, after);
     const goneFirst = new Set(planned.filter((p) => p.deleteFirst).map((p) => p.resource));
     const problems: string[] = [];
     for (const { resource, decidedBy } of planned.filter((p) => p.deleteFirst)) {
         if (resource.type === VOLUME && resource.opts.retainOnDelete) continue;
-        const references = [`"${resource.name}-id"`, ...(resource.type === VOLUME ? [`"${resource.inputs.name ?? `${stack}-${resource.name}`}"`] : [])];
+        // Only a named volume is replaced delete-first (explicit name), and it is used by that name.
+        const references = [`"${resource.name}-id"`, ...(resource.type === VOLUME ? [`"${resource.inputs.name}"`] : [])];
         const users = after.resources.filter(
             (user) => user !== resource && dockerTypes.includes(user.type) && !goneFirst.has(user) && references.some((ref) => JSON.stringify(user.inputs).includes(ref)),
         );
