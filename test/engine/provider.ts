@@ -126,7 +126,7 @@ export async function createContainer(docker: Docker, name: string, inputs: Cont
     for (const upload of inputs.uploads ?? []) {
         const archive = await uploadArchive(upload, id);
         try {
-            await container.putArchive(archive, { path: "/" });
+            await putArchiveAnswered(container, archive);
         } catch (err) {
             throw new ProviderError(`Unable to upload volume content: ${engineMessage(err)}`, id);
         }
@@ -233,6 +233,28 @@ async function findImage(docker: Docker, image: string): Promise<void> {
 }
 
 /** The provider's upload checks and its one-entry tar: name = file path, mode, uid/gid. */
+/**
+ * PUT /archive, aborted and sent again once if no answer comes within 30 s. Seen in one
+ * test-command run: the daemon logged its refusal ("container rootfs is marked read-only")
+ * and dockerode's request never settled, which held jest open after the test's timeout.
+ * Extracting the same tar twice is harmless, and a refusal is answered again at once.
+ */
+async function putArchiveAnswered(container: Docker.Container, archive: Buffer): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+        const silence = new AbortController();
+        const timer = setTimeout(() => silence.abort(), 30_000);
+        try {
+            await container.putArchive(archive, { path: "/", abortSignal: silence.signal });
+            return;
+        } catch (err) {
+            if (!silence.signal.aborted) throw err;
+            if (attempt === 2) throw new Error("PUT /archive: no answer from the daemon in 30 s, twice");
+        } finally {
+            clearTimeout(timer);
+        }
+    }
+}
+
 async function uploadArchive(upload: UploadInput, containerId: string): Promise<Buffer> {
     const given = [upload.content, upload.contentBase64, upload.source].filter((v) => v !== undefined && v !== "");
     if (given.length === 0) {
