@@ -1,7 +1,7 @@
 // Composition root: settings → the target's composition → stack outputs.
-import { loadSecretSettings, loadSettings } from "./components/settings";
-import { deployOnDocker } from "./targets/docker";
-import { deployOnSwarm } from "./targets/swarm";
+import { loadSecretSettings, loadSettings } from "./components/platform/settings";
+import { deployOnDocker } from "./targets/docker/deploy";
+import { deployOnSwarm } from "./targets/swarm/deploy";
 
 const settings = loadSettings();
 const secrets = loadSecretSettings();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes files into containers and volumes through the Docker daemon. Called by
-// components/liveFiles.ts and components/volumeFiles.ts through @pulumi/command, with one
+// targets/docker/liveFiles.ts and targets/docker/volumeFiles.ts through @pulumi/command, with one
 // JSON request on stdin, so secret contents never reach a command line, the environment
 // or a file on the deploying machine:
 //   {"action":"push", "container":"<id>", "files":[{path, content, mode, owner, group}],

@@ -4,12 +4,12 @@
  * The targets differ only in how these reach the running services.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { renderAlertmanagerConfig } from "../monitoring/alertmanagerConfig";
-import { smtpPasswordPath } from "../components/alertmanagerServer";
-import { dockerNginxFacts, renderNginxConf } from "../components/nginxConf";
-import { SecretSettings, Settings } from "../components/settings";
-import { TlsCertificate } from "../components/tlsCertificate";
-import { dockerTopology as t, edgeTopology } from "../components/topology";
+import { renderAlertmanagerConfig } from "../monitoring/alertmanager/alertmanagerConfig";
+import { smtpPasswordPath } from "../monitoring/alertmanager/alertmanagerServer";
+import { dockerNginxFacts, renderNginxConf } from "../components/frontDoor/nginxConf";
+import { SecretSettings, Settings } from "../components/platform/settings";
+import { TlsCertificate } from "../components/frontDoor/tlsCertificate";
+import { dockerTopology as t, edgeTopology } from "../components/platform/topology";
 
 /** The certificate nginx serves: the operator's when both halves are set, else generated. */
 export function frontDoorCertificate(settings: Settings, secrets: SecretSettings): TlsCertificate {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PublicUrls } from "../components/urls";
+import { PublicUrls } from "../components/platform/urls";
 
 /** The stack outputs, the same on every target; the operator's verbs and tests read them. */
 export interface StackOutputs extends PublicUrls {

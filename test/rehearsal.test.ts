@@ -6,8 +6,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as tls from "tls";
-import { alertRuleGroups } from "../monitoring/alertRules";
-import { scrapeJobs } from "../monitoring/prometheusConfig";
+import { alertRuleGroups } from "../monitoring/prometheus/alertRules";
+import { scrapeJobs } from "../monitoring/prometheus/prometheusConfig";
 import { LoadReport, sampleGuideline, SteadyLoad, steadyMix } from "../rehearsal/load";
 import { request, sleep, waitUntil } from "../rehearsal/net";
 import { appDir, Rehearsal } from "../rehearsal/stack";

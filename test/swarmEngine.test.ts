@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as path from "path";
-import { convergeCommand } from "../components/swarm/convergence";
+import { convergeCommand } from "../targets/swarm/convergence";
 import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
 import { ProgramRun } from "./helpers/pulumiProgram";
 import { Deployment, SERVICE, Step } from "./engine/deployment";

@@ -1,11 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { DockerPlacement, runOnDocker } from "./dockerContainer";
-import { buildLocalImage } from "./localImage";
-import { AppSettings } from "./settings";
-import { VolumeFiles } from "./volumeFiles";
-import { Workload, WorkloadFile } from "./workload";
+import { DockerPlacement, runOnDocker } from "../../targets/docker/runner";
+import { buildLocalImage } from "../../targets/localImage";
+import { AppSettings } from "../platform/settings";
+import { VolumeFiles } from "../../targets/docker/volumeFiles";
+import { Workload, WorkloadFile } from "../platform/workload";
 
 export interface AppServiceArgs {
     /** Limits, gunicorn and request settings of each replica. */
@@ -49,7 +49,7 @@ export class AppService extends pulumi.ComponentResource {
         const port = args.port ?? 3000;
         this.imageRef = args.app.image
             ? pulumi.output(args.app.image)
-            : buildLocalImage(`${name}-image`, "clinical-bdd-creator-app:local", args.buildContext ?? path.join(__dirname, "..", "app"), this);
+            : buildLocalImage(`${name}-image`, "clinical-bdd-creator-app:local", args.buildContext ?? path.join(__dirname, "..", "..", "app"), this);
         // Docker refuses uploads into a read-only root filesystem, even onto a volume, so
         // the daemon writes the secret files into a volume of their own before any replica
         // starts; a changed secret changes the replicas' label and rolls them to read it.

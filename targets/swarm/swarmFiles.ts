@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
-import { WorkloadFile } from "../workload";
+import { WorkloadFile } from "../../components/platform/workload";
 
 /** The configs and secrets of one service, in the form a docker.Service's containerSpec takes them. */
 export interface SwarmFileRefs {

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
-import { healthProbeModule, yamlOptions } from "./prometheusConfig";
-import type { Settings } from "../components/settings";
+import { healthProbeModule, yamlOptions } from "../prometheus/prometheusConfig";
+import type { Settings } from "../../components/platform/settings";
 
 /** What a healthy /health body contains: the top-level status of the app's JSON answer. */
 export const healthyBody = '"status":\\s*"ok"';

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * What runs: image, command, environment, files, limits, healthcheck, network alias.
- * Kept apart from how it runs (components/dockerContainer.ts on one host, components/swarm/ on a cluster)
+ * Kept apart from how it runs (targets/docker/runner.ts on one host, targets/swarm/ on a cluster)
  * so that a second target can be added beside the single-host one.
  */
 export interface Workload {

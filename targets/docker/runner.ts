@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { engineCpus, goDuration } from "./engineForms";
-import { LogSettings } from "./settings";
-import { Workload } from "./workload";
+import { engineCpus, goDuration } from "../engineForms";
+import { LogSettings } from "../../components/platform/settings";
+import { Workload } from "../../components/platform/workload";
 
 /** What every container on the platform shares: its network and log rotation. */
 export interface DockerPlacement {

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { dataVolume, DataServiceArgs } from "./dataVolume";
-import { runOnDocker } from "./dockerContainer";
-import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
-import { prometheusContainerPaths } from "../monitoring/prometheusConfig";
-import { alertRulesFileName } from "../monitoring/alertRules";
-import { Limits, Workload, WorkloadFile } from "./workload";
+import { dataVolume, DataServiceArgs } from "../../targets/docker/dataVolume";
+import { runOnDocker } from "../../targets/docker/runner";
+import { liveFilesContainerOptions, LiveFiles } from "../../targets/docker/liveFiles";
+import { prometheusContainerPaths } from "./prometheusConfig";
+import { alertRulesFileName } from "./alertRules";
+import { Limits, Workload, WorkloadFile } from "../../components/platform/workload";
 
 export interface PrometheusServerArgs extends DataServiceArgs {
     /** Pinned Prometheus image. */

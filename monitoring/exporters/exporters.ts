@@ -1,15 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DockerPlacement, RunOptions, runOnDocker } from "./dockerContainer";
-import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
-import { ImageSettings } from "./settings";
-import { dockerTopology } from "./topology";
-import { Workload } from "./workload";
+import { DockerPlacement, RunOptions, runOnDocker } from "../../targets/docker/runner";
+import { liveFilesContainerOptions, LiveFiles } from "../../targets/docker/liveFiles";
+import { ImageSettings } from "../../components/platform/settings";
+import { dockerTopology } from "../../components/platform/topology";
+import { Workload } from "../../components/platform/workload";
 
 export interface ExportersArgs {
     /** Pinned exporter images. */
     readonly images: Pick<ImageSettings, "nodeExporter" | "cadvisor" | "nginxExporter" | "blackboxExporter">;
-    /** Rendered blackbox.yml (monitoring/blackboxConfig.ts). */
+    /** Rendered blackbox.yml (monitoring/exporters/blackboxConfig.ts). */
     readonly blackboxConfig: string;
     /** URL of nginx's stub_status on the platform network. */
     readonly nginxStatusUrl: string;

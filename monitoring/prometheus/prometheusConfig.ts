@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
-import type { Settings } from "../components/settings";
-import type { ScrapeTarget, ScrapeTargets } from "../components/topology";
+import type { Settings } from "../../components/platform/settings";
+import type { ScrapeTarget, ScrapeTargets } from "../../components/platform/topology";
 
 /**
  * How every monitoring renderer writes YAML: no line folding (PromQL and URLs stay on one

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { X509Certificate } from "crypto";
-import { TlsSettings } from "./settings";
+import { TlsSettings } from "../platform/settings";
 
 export interface TlsCertificateArgs {
     /** The DNS name served; with `localhost` and `extraDnsNames` it makes the SANs. */

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { dataVolume, DataServiceArgs } from "./dataVolume";
-import { runOnDocker } from "./dockerContainer";
-import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
-import { Limits, Workload, WorkloadFile } from "./workload";
+import { dataVolume, DataServiceArgs } from "../../targets/docker/dataVolume";
+import { runOnDocker } from "../../targets/docker/runner";
+import { liveFilesContainerOptions, LiveFiles } from "../../targets/docker/liveFiles";
+import { Limits, Workload, WorkloadFile } from "../../components/platform/workload";
 
 export const alertmanagerConfigPath = "/etc/alertmanager/alertmanager.yml";
 export const smtpPasswordPath = "/etc/alertmanager/secrets/smtp_password";

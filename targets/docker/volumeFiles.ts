@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
-import { WorkloadFile } from "./workload";
+import { WorkloadFile } from "../../components/platform/workload";
 
 export interface VolumeFilesArgs {
     /** Docker name of the volume to write into. */
@@ -50,7 +50,7 @@ export class VolumeFiles extends pulumi.ComponentResource {
             `${name}-write`,
             {
                 create: "node scripts/docker-files.js",
-                dir: path.join(__dirname, ".."),
+                dir: path.join(__dirname, "..", ".."),
                 stdin: request,
                 triggers: [this.contentHash, args.volumeName],
                 logging: "stderr",

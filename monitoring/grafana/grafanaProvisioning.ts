@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { yamlOptions } from "./prometheusConfig";
+import { yamlOptions } from "../prometheus/prometheusConfig";
 
 /** The datasource uid every provisioned dashboard refers to. */
 export const prometheusDatasourceUid = "prometheus";
@@ -55,7 +55,7 @@ export function renderGrafanaDashboardProvider(dir: string): string {
     );
 }
 
-/** Every dashboard under monitoring/dashboards, for the component to upload next to the provider. */
+/** Every dashboard under monitoring/grafana/dashboards, for the component to upload next to the provider. */
 export function dashboardFiles(dir: string = dashboardsDir): { name: string; content: string }[] {
     return fs
         .readdirSync(dir)

@@ -9,29 +9,29 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { alertmanagerWorkload } from "../components/alertmanagerServer";
-import { renderAlertRules } from "../monitoring/alertRules";
-import { AppSecrets } from "../components/appSecrets";
-import { appUid, appWorkload } from "../components/appService";
-import { backupWorkload } from "../components/backupJob";
-import { renderBlackboxConfig } from "../monitoring/blackboxConfig";
-import { exporterWorkloads } from "../components/exporters";
-import { grafanaAdminPassword, grafanaWorkload, resetAdminPassword } from "../components/grafanaServer";
-import { buildLocalImage } from "../components/localImage";
-import { prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheusConfig";
-import { prometheusWorkload } from "../components/prometheusServer";
-import { nginxWorkload } from "../components/reverseProxy";
-import { renderEdgeConf } from "../components/edgeConf";
-import { edgeWorkload } from "../components/edgeProxy";
-import { SecretSettings, Settings } from "../components/settings";
-import { runOnSwarm, SwarmPlacement, SwarmRunOptions } from "../components/swarm/swarmService";
-import { dockerTopology as t, edgeTopology, swarmScrapeTargets } from "../components/topology";
-import { publicUrls } from "../components/urls";
-import { WorkloadFile } from "../components/workload";
+import { alertmanagerWorkload } from "../../monitoring/alertmanager/alertmanagerServer";
+import { renderAlertRules } from "../../monitoring/prometheus/alertRules";
+import { AppSecrets } from "../../components/app/appSecrets";
+import { appUid, appWorkload } from "../../components/app/appService";
+import { backupWorkload } from "../../components/backup/backupJob";
+import { renderBlackboxConfig } from "../../monitoring/exporters/blackboxConfig";
+import { exporterWorkloads } from "../../monitoring/exporters/exporters";
+import { grafanaAdminPassword, grafanaWorkload, resetAdminPassword } from "../../monitoring/grafana/grafanaServer";
+import { buildLocalImage } from "../localImage";
+import { prometheusArgs, renderPrometheusConfig } from "../../monitoring/prometheus/prometheusConfig";
+import { prometheusWorkload } from "../../monitoring/prometheus/prometheusServer";
+import { nginxWorkload } from "../../components/frontDoor/reverseProxy";
+import { renderEdgeConf } from "../../components/frontDoor/edgeConf";
+import { edgeWorkload } from "../../components/frontDoor/edgeProxy";
+import { SecretSettings, Settings } from "../../components/platform/settings";
+import { runOnSwarm, SwarmPlacement, SwarmRunOptions } from "./runner";
+import { dockerTopology as t, edgeTopology, swarmScrapeTargets } from "../../components/platform/topology";
+import { publicUrls } from "../../components/platform/urls";
+import { WorkloadFile } from "../../components/platform/workload";
 import { createHash } from "crypto";
 import * as path from "path";
-import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "./sharedFiles";
-import { StackOutputs } from "./stackOutputs";
+import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "../sharedFiles";
+import { StackOutputs } from "../stackOutputs";
 
 /** The node label that pins the stateful services to the node holding their volumes. */
 export const dataNodeConstraint = "node.labels.clinicalbdd.data==true";
@@ -161,7 +161,7 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
 
     const metricsVolume = `${volumePrefix}-backup-metrics`;
     const archivesVolume = settings.backup.hostPath ? undefined : `${volumePrefix}-backups`;
-    const backupImage = buildLocalImage("backups-image", "clinical-bdd-creator-backup:local", path.join(__dirname, "..", "backup"), parent);
+    const backupImage = buildLocalImage("backups-image", "clinical-bdd-creator-backup:local", path.join(__dirname, "..", "..", "backup"), parent);
     const backup = run(
         "backups-job",
         backupWorkload(

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DockerPlacement } from "./dockerContainer";
-import { Limits } from "./workload";
+import { DockerPlacement } from "./runner";
+import { Limits } from "../../components/platform/workload";
 
 /** What Prometheus, Alertmanager and Grafana each take besides their own files. */
 export interface DataServiceArgs {

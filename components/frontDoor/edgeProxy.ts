@@ -1,11 +1,11 @@
-import { edgeTopology } from "./topology";
+import { edgeTopology } from "../platform/topology";
 import { nginxConfPath } from "./nginxConf";
-import { Workload } from "./workload";
+import { Workload } from "../platform/workload";
 
 export interface EdgeProxyArgs {
     /** The pinned nginx image (the same as the front door's). */
     readonly image: string;
-    /** The rendered edge nginx.conf (components/edgeConf.ts). */
+    /** The rendered edge nginx.conf (components/frontDoor/edgeConf.ts). */
     readonly edgeConf: string;
     /** Host ports the edge publishes: HTTP (redirect) and HTTPS. */
     readonly httpPort: number;

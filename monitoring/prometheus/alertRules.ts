@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import { scrapeJobs, yamlOptions } from "./prometheusConfig";
-import type { Settings } from "../components/settings";
+import type { Settings } from "../../components/platform/settings";
 
 /**
  * The numbers of the production guide (the Clinical BDD Creator's PRODUCTION-README.md),

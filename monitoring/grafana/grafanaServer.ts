@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { dataVolume, DataServiceArgs } from "./dataVolume";
-import { runOnDocker } from "./dockerContainer";
-import { dashboardFiles, renderGrafanaDashboardProvider, renderGrafanaDatasources } from "../monitoring/grafanaProvisioning";
-import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
-import { Limits, Workload, WorkloadFile } from "./workload";
+import { dataVolume, DataServiceArgs } from "../../targets/docker/dataVolume";
+import { runOnDocker } from "../../targets/docker/runner";
+import { dashboardFiles, renderGrafanaDashboardProvider, renderGrafanaDatasources } from "./grafanaProvisioning";
+import { liveFilesContainerOptions, LiveFiles } from "../../targets/docker/liveFiles";
+import { Limits, Workload, WorkloadFile } from "../../components/platform/workload";
 
 /** The uid the Grafana image runs as. */
 const grafanaUid = "472";

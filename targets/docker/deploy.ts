@@ -3,23 +3,23 @@
  * running containers and reloaded (LiveFiles), app replicas rolled new-before-old.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AlertmanagerServer } from "../components/alertmanagerServer";
-import { renderAlertRules } from "../monitoring/alertRules";
-import { AppSecrets } from "../components/appSecrets";
-import { appUid, AppService } from "../components/appService";
-import { BackupJob } from "../components/backupJob";
-import { renderBlackboxConfig } from "../monitoring/blackboxConfig";
-import { Exporters } from "../components/exporters";
-import { GrafanaServer } from "../components/grafanaServer";
-import { PlatformNetwork } from "../components/platformNetwork";
-import { prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheusConfig";
-import { PrometheusServer } from "../components/prometheusServer";
-import { ReverseProxy } from "../components/reverseProxy";
-import { SecretSettings, Settings } from "../components/settings";
-import { dockerScrapeTargets, dockerTopology as t } from "../components/topology";
-import { publicUrls } from "../components/urls";
-import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "./sharedFiles";
-import { StackOutputs } from "./stackOutputs";
+import { AlertmanagerServer } from "../../monitoring/alertmanager/alertmanagerServer";
+import { renderAlertRules } from "../../monitoring/prometheus/alertRules";
+import { AppSecrets } from "../../components/app/appSecrets";
+import { appUid, AppService } from "../../components/app/appService";
+import { BackupJob } from "../../components/backup/backupJob";
+import { renderBlackboxConfig } from "../../monitoring/exporters/blackboxConfig";
+import { Exporters } from "../../monitoring/exporters/exporters";
+import { GrafanaServer } from "../../monitoring/grafana/grafanaServer";
+import { PlatformNetwork } from "./platformNetwork";
+import { prometheusArgs, renderPrometheusConfig } from "../../monitoring/prometheus/prometheusConfig";
+import { PrometheusServer } from "../../monitoring/prometheus/prometheusServer";
+import { ReverseProxy } from "../../components/frontDoor/reverseProxy";
+import { SecretSettings, Settings } from "../../components/platform/settings";
+import { dockerScrapeTargets, dockerTopology as t } from "../../components/platform/topology";
+import { publicUrls } from "../../components/platform/urls";
+import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "../sharedFiles";
+import { StackOutputs } from "../stackOutputs";
 
 export function deployOnDocker(settings: Settings, secrets: SecretSettings): StackOutputs {
     const volumePrefix = `${settings.project}-${pulumi.getStack()}`;

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
-import { yamlOptions } from "./prometheusConfig";
-import type { Settings } from "../components/settings";
+import { yamlOptions } from "../prometheus/prometheusConfig";
+import type { Settings } from "../../components/platform/settings";
 
 /**
  * The secret halves of the receivers. Alertmanager 0.25 (Debian's amtool, which checks the

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DockerPlacement, runOnDocker } from "./dockerContainer";
-import { liveFilesContainerOptions, LiveFiles } from "./liveFiles";
+import { DockerPlacement, runOnDocker } from "../../targets/docker/runner";
+import { liveFilesContainerOptions, LiveFiles } from "../../targets/docker/liveFiles";
 import { nginxCertificatePath, nginxConfPath, nginxPrivateKeyPath } from "./nginxConf";
-import { Limits, Workload, WorkloadFile } from "./workload";
+import { Limits, Workload, WorkloadFile } from "../platform/workload";
 
 export interface ReverseProxyArgs {
     /** Pinned nginx image. */
     readonly image: string;
-    /** The rendered nginx.conf (components/nginxConf.ts). */
+    /** The rendered nginx.conf (components/frontDoor/nginxConf.ts). */
     readonly nginxConf: string;
     /** PEM certificate and key (the key is a secret Output). */
     readonly certificatePem: pulumi.Input<string>;

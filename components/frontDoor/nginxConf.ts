@@ -1,4 +1,4 @@
-import { Settings } from "./settings";
+import { Settings } from "../platform/settings";
 
 /** Where nginx finds things; the Docker deployment and the rehearsal differ only here. */
 export interface NginxFacts {

@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { swarmDuration } from "../engineForms";
-import { LogSettings } from "../settings";
-import { Healthcheck, Limits, Workload } from "../workload";
+import { LogSettings } from "../../components/platform/settings";
+import { Healthcheck, Limits, Workload } from "../../components/platform/workload";
 import { waitForConvergence } from "./convergence";
 import { swarmFiles } from "./swarmFiles";
 

@@ -1,11 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { dataVolume } from "./dataVolume";
-import { DockerPlacement, runOnDocker } from "./dockerContainer";
-import { buildLocalImage } from "./localImage";
-import { BackupSettings } from "./settings";
-import { Limits, Workload } from "./workload";
+import { dataVolume } from "../../targets/docker/dataVolume";
+import { DockerPlacement, runOnDocker } from "../../targets/docker/runner";
+import { buildLocalImage } from "../../targets/localImage";
+import { BackupSettings } from "../platform/settings";
+import { Limits, Workload } from "../platform/workload";
 
 /** Where the job finds things inside its container (backup/backup.sh reads them from the environment). */
 export const backupContainerPaths = Object.freeze({
@@ -59,7 +59,7 @@ export class BackupJob extends pulumi.ComponentResource {
         if (!Number.isInteger(s.retention) || s.retention < 1) {
             throw new Error(`BackupJob ${name}: retention must be a positive integer, got ${s.retention}`);
         }
-        const context = args.buildContext ?? path.join(__dirname, "..", "backup");
+        const context = args.buildContext ?? path.join(__dirname, "..", "..", "backup");
         const image = buildLocalImage(`${name}-image`, "clinical-bdd-creator-backup:local", context, this);
         const metrics = new docker.Volume(`${name}-metrics`, {}, { parent: this });
         const archives = s.hostPath ? undefined : dataVolume(`${name}-archives`, args.backupVolumeName, args.retainVolume, this);

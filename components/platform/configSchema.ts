@@ -9,7 +9,7 @@ export interface ConfigKeySchema {
     readonly description: string;
 }
 
-export const projectFile = path.join(__dirname, "..", "Pulumi.yaml");
+export const projectFile = path.join(__dirname, "..", "..", "Pulumi.yaml");
 
 /**
  * The config schema of Pulumi.yaml, the single home of every default. The CLI applies these

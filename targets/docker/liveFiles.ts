@@ -3,8 +3,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
-import { RunOptions } from "./dockerContainer";
-import { WorkloadFile } from "./workload";
+import { RunOptions } from "./runner";
+import { WorkloadFile } from "../../components/platform/workload";
 
 export interface LiveFilesArgs {
     /** The running container to update. */
@@ -51,7 +51,7 @@ export class LiveFiles extends pulumi.ComponentResource {
             `${name}-push`,
             {
                 create: "node scripts/docker-files.js",
-                dir: path.join(__dirname, ".."),
+                dir: path.join(__dirname, "..", ".."),
                 stdin: request,
                 triggers: [this.contentHash],
                 logging: "stderr",

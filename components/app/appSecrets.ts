@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { SecretSettings } from "./settings";
-import { WorkloadFile } from "./workload";
+import { SecretSettings } from "../platform/settings";
+import { WorkloadFile } from "../platform/workload";
 
 export interface AppSecretsArgs {
     /** The secret config values; SECRET_KEY, JWT_SECRET and ENCRYPTION_KEY are generated when absent. */
