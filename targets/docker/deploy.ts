@@ -1,119 +1,30 @@
 /**
  * How the platform runs on one Docker host: containers on a bridge network, files pushed into
- * running containers and reloaded (LiveFiles), app replicas rolled new-before-old.
+ * running containers and reloaded (LiveFiles), replicas rolled new-before-old; every group
+ * through one generic runner (./serviceGroup.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AlertmanagerServer } from "../../monitoring/alertmanager/alertmanagerServer";
-import { renderAlertRules } from "../../monitoring/prometheus/alertRules";
-import { AppSecrets } from "../../components/app/appSecrets";
-import { appUid, AppService } from "../../components/app/appService";
-import { BackupJob } from "../../components/backup/backupJob";
-import { renderBlackboxConfig } from "../../monitoring/exporters/blackboxConfig";
-import { Exporters } from "../../monitoring/exporters/exporters";
-import { GrafanaServer } from "../../monitoring/grafana/grafanaServer";
+import { Settings } from "../../components/platform/settings";
+import { ServiceGroup } from "../../components/platform/service";
+import { TargetRun } from "../targetRun";
 import { PlatformNetwork } from "./platformNetwork";
-import { prometheusArgs, renderPrometheusConfig } from "../../monitoring/prometheus/prometheusConfig";
-import { PrometheusServer } from "../../monitoring/prometheus/prometheusServer";
-import { ReverseProxy } from "../../components/frontDoor/reverseProxy";
-import { SecretSettings, Settings } from "../../components/platform/settings";
-import { dockerScrapeTargets, dockerTopology as t } from "../../components/platform/topology";
-import { publicUrls } from "../../components/platform/urls";
-import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "../sharedFiles";
-import { StackOutputs } from "../stackOutputs";
+import { DockerStackContext, runGroupOnDocker } from "./serviceGroup";
 
-export function deployOnDocker(settings: Settings, secrets: SecretSettings): StackOutputs {
-    const volumePrefix = `${settings.project}-${pulumi.getStack()}`;
-
-    // The operator's verbs (scripts/ops.sh) find the stack's containers by these labels.
+export function deployOnDocker(settings: Settings, groups: readonly ServiceGroup[]): TargetRun {
+    // The operator's verbs find the stack's containers by these labels.
     const stackLabels = { "clinicalbdd.stack": pulumi.getStack() };
     const network = new PlatformNetwork("platform", { labels: stackLabels });
-    const placement = { networkName: network.name, logs: settings.logs, labels: stackLabels };
-
-    const appSecrets = new AppSecrets("app-secrets", { secrets, ownerUid: appUid });
-    const app = new AppService("app", {
-        app: settings.app,
-        replicas: settings.replicas,
-        placement,
-        secretFiles: appSecrets.files,
-        secretFileEnvs: appSecrets.fileEnvs,
-        secretsDirectory: appSecrets.directory,
-        alias: t.app.alias,
-        port: t.app.port,
-    });
-
-    const certificate = frontDoorCertificate(settings, secrets);
-    const proxy = new ReverseProxy("front-door", {
-        image: settings.images.nginx,
-        nginxConf: frontDoorNginxConf(settings),
-        certificatePem: certificate.certificatePem,
-        privateKeyPem: certificate.privateKeyPem,
-        httpPort: settings.ports.http,
-        httpsPort: settings.ports.https,
-        statusPort: t.nginx.statusPort,
-        placement,
-        aliases: [t.nginx.alias],
-    });
-
-    const retain = settings.monitoring.retainDataVolumes;
-    /** Port binding and stack-scoped data volume of Prometheus, Alertmanager and Grafana. */
-    const dataService = (role: string, hostPort: number) => ({
-        bindAddress: settings.ports.monitoringBindAddress,
-        hostPort,
-        volumeName: `${volumePrefix}-${role}-data`,
-        retainVolume: retain,
-        placement,
-    });
-    const prometheusInternalUrl = `http://${t.prometheus.alias}:${t.prometheus.port}`;
-    const prometheus = new PrometheusServer("metrics", {
-        image: settings.images.prometheus,
-        config: renderPrometheusConfig(settings, dockerScrapeTargets()),
-        alertRules: renderAlertRules(settings),
-        args: prometheusArgs(settings),
-        ...dataService("prometheus", settings.ports.prometheus),
-    });
-    new AlertmanagerServer("alerting", {
-        image: settings.images.alertmanager,
-        config: alertmanagerConfig(settings, secrets),
-        smtpPassword: secrets.smtpPassword,
-        ...dataService("alertmanager", settings.ports.alertmanager),
-    });
-    const urls = publicUrls(settings);
-    const grafana = new GrafanaServer("dashboards", {
-        image: settings.images.grafana,
-        prometheusUrl: prometheusInternalUrl,
-        passwordRotation: settings.monitoring.grafanaPasswordRotation,
-        publicUrl: settings.monitoring.publicGrafana ? urls.grafanaUrl : undefined,
-        ...dataService("grafana", settings.ports.grafana),
-    });
-    const backup = new BackupJob(
-        "backups",
-        {
-            settings: settings.backup,
-            prometheusUrl: prometheusInternalUrl,
-            prometheusVolumeName: prometheus.volumeName,
-            grafanaVolumeName: grafana.volumeName,
-            backupVolumeName: `${volumePrefix}-backups`,
-            retainVolume: retain,
-            placement,
-        },
-        { dependsOn: [prometheus, grafana] },
-    );
-    new Exporters("exporters", {
-        images: settings.images,
-        blackboxConfig: renderBlackboxConfig(settings),
-        nginxStatusUrl: `http://${t.nginx.alias}:${t.nginx.statusPort}/stub_status`,
-        textfileVolumeName: backup.metricsVolumeName,
-        placement,
-    });
-
-    return {
-        ...publicUrls(settings),
-        grafanaAdminPassword: grafana.adminPassword,
-        certificateExpiresAt: certificate.expiresAt,
-        replicas: settings.replicas,
-        appImage: app.imageRef,
-        nginxConfigHash: proxy.configHash,
-        backupContainer: backup.containerName,
-        backupLocation: backup.location,
+    const context: DockerStackContext = {
+        placement: { networkName: network.name, logs: settings.logs, labels: stackLabels },
+        volumes: new Map(),
+        groups: new Map(),
     };
+    const outputs: Record<string, pulumi.Output<string>> = {};
+    const names: Record<string, pulumi.Output<string>> = {};
+    for (const group of groups) {
+        const run = runGroupOnDocker(group, context);
+        Object.assign(outputs, run.outputs);
+        for (const [part, container] of run.containers) names[part] = container.name;
+    }
+    return { outputs, names };
 }

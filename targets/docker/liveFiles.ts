@@ -1,9 +1,10 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import * as path from "path";
 import { RunOptions } from "./runner";
+import { filesHash } from "../../components/platform/filesHash";
+import { LiveReload } from "../../components/platform/service";
 import { WorkloadFile } from "../../components/platform/workload";
 
 export interface LiveFilesArgs {
@@ -16,9 +17,6 @@ export interface LiveFilesArgs {
     /** How the process picks the files up without a restart. */
     readonly reload: LiveReload;
 }
-
-/** A signal the daemon sends to PID 1 (nginx, Prometheus, Alertmanager: HUP), or a command run as the container's own user. */
-export type LiveReload = { readonly signal: string } | { readonly exec: readonly string[]; readonly user: string };
 
 /**
  * Keeps a running container's configuration files current without replacing it: when the
@@ -35,7 +33,7 @@ export class LiveFiles extends pulumi.ComponentResource {
         super("clinicalbdd:platform:LiveFiles", name, {}, opts);
         if ("exec" in args.reload && args.reload.exec.length === 0) throw new Error(`LiveFiles ${name}: reload command is empty`);
         const contents = pulumi.all(args.files.map((f) => pulumi.output(f.content)));
-        this.contentHash = pulumi.unsecret(contents.apply((texts) => hashFiles(args.files.map((f) => f.path), texts)));
+        this.contentHash = pulumi.unsecret(contents.apply((texts) => filesHash(args.files.map((f, i) => ({ path: f.path, content: texts[i] })))));
         const request = pulumi.secret(
             pulumi.all([args.container.id, contents]).apply(([container, texts]) =>
                 JSON.stringify({
@@ -67,9 +65,3 @@ export class LiveFiles extends pulumi.ComponentResource {
  * creation, and `pulumi up` waits until it is healthy, so the first reload finds it serving.
  */
 export const liveFilesContainerOptions: RunOptions = { ignoreChanges: ["uploads"], waitForHealthy: true };
-
-function hashFiles(paths: readonly string[], texts: readonly string[]): string {
-    const hash = createHash("sha256");
-    paths.forEach((p, i) => hash.update(`${p}\0${texts[i]}\0`));
-    return hash.digest("hex");
-}

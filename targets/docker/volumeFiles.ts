@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import * as path from "path";
+import { filesHash } from "../../components/platform/filesHash";
 import { WorkloadFile } from "../../components/platform/workload";
 
 export interface VolumeFilesArgs {
@@ -30,11 +30,7 @@ export class VolumeFiles extends pulumi.ComponentResource {
         if (bad) throw new Error(`VolumeFiles ${name}: ${bad.path} must be relative to the volume's root`);
         const contents = pulumi.all(args.files.map((f) => pulumi.output(f.content)));
         this.contentHash = pulumi.unsecret(
-            contents.apply((texts) => {
-                const hash = createHash("sha256");
-                args.files.forEach((f, i) => hash.update(`${f.path}\0${f.mode ?? ""}\0${f.owner ?? ""}\0${texts[i]}\0`));
-                return hash.digest("hex");
-            }),
+            contents.apply((texts) => filesHash(args.files.map((f, i) => ({ path: f.path, mode: f.mode, owner: f.owner, content: texts[i] })), true)),
         );
         const request = pulumi.secret(
             pulumi.all([args.volumeName, args.image, contents]).apply(([volume, image, texts]) =>

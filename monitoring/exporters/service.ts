@@ -1,55 +1,54 @@
-import * as docker from "@pulumi/docker";
-import * as pulumi from "@pulumi/pulumi";
-import { DockerPlacement, RunOptions, runOnDocker } from "../../targets/docker/runner";
-import { liveFilesContainerOptions, LiveFiles } from "../../targets/docker/liveFiles";
-import { ImageSettings } from "../../components/platform/settings";
+import { Settings } from "../../components/platform/settings";
+import { ServiceGroup } from "../../components/platform/service";
 import { dockerTopology } from "../../components/platform/topology";
 import { Workload } from "../../components/platform/workload";
+import { renderBlackboxConfig } from "./blackboxConfig";
 
-export interface ExportersArgs {
-    /** Pinned exporter images. */
-    readonly images: Pick<ImageSettings, "nodeExporter" | "cadvisor" | "nginxExporter" | "blackboxExporter">;
+interface ExporterFacts {
+    readonly images: Pick<Settings["images"], "nodeExporter" | "cadvisor" | "nginxExporter" | "blackboxExporter">;
     /** Rendered blackbox.yml (monitoring/exporters/blackboxConfig.ts). */
     readonly blackboxConfig: string;
     /** URL of nginx's stub_status on the platform network. */
     readonly nginxStatusUrl: string;
     /** A volume node-exporter reads *.prom files from (the backup job's metrics); default none. */
-    readonly textfileVolumeName?: pulumi.Input<string>;
-    readonly placement: DockerPlacement;
+    readonly textfileVolumeName?: string;
 }
 
-export type ExporterRole = "nodeExporter" | "cadvisor" | "nginxExporter" | "blackboxExporter";
+type ExporterRole = "nodeExporter" | "cadvisor" | "nginxExporter" | "blackboxExporter";
 
 const blackboxConfigPath = "/etc/blackbox_exporter/config.yml";
 const small = { memoryMb: 128, cpus: 0.2 };
 const textfileDir = "/textfile";
 
 /**
- * The exporters Prometheus scrapes beside the app: node-exporter (host), cAdvisor
- * (containers), the nginx exporter (stub_status) and the blackbox prober (the health URL
- * over HTTPS, end to end, with the certificate's expiry). None publishes a port.
+ * The exporters Prometheus scrapes beside the app: node-exporter (host) and cAdvisor
+ * (containers) on every node, the nginx exporter (stub_status) and the blackbox prober (the
+ * health URL over HTTPS, end to end, with the certificate's expiry). None publishes a port.
  */
-export class Exporters extends pulumi.ComponentResource {
-    public readonly containers: docker.Container[];
-
-    constructor(name: string, args: ExportersArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("clinicalbdd:platform:Exporters", name, {}, opts);
-        const w = exporterWorkloads(args);
-        const run = (role: string, workload: Workload, extra: RunOptions = {}) =>
-            runOnDocker(`${name}-${role}`, workload, args.placement, { parent: this, ...extra });
-        const nodeExporter = run("node-exporter", w.nodeExporter);
-        const cadvisor = run("cadvisor", w.cadvisor);
-        const nginxExporter = run("nginx-exporter", w.nginxExporter);
-        const blackboxFiles = w.blackboxExporter.files ?? [];
-        const blackbox = run("blackbox-exporter", w.blackboxExporter, liveFilesContainerOptions);
-        new LiveFiles(`${name}-blackbox-config`, { container: blackbox, files: blackboxFiles, reload: { signal: "HUP" } }, { parent: this });
-        this.containers = [nodeExporter, cadvisor, nginxExporter, blackbox];
-        this.registerOutputs({});
-    }
+export function exportersService(settings: Settings, textfileVolumeName: string): ServiceGroup {
+    const t = dockerTopology;
+    const w = exporterWorkloads({
+        images: settings.images,
+        blackboxConfig: renderBlackboxConfig(settings),
+        nginxStatusUrl: `http://${t.nginx.alias}:${t.nginx.statusPort}/stub_status`,
+        textfileVolumeName,
+    });
+    return {
+        name: "exporters",
+        componentType: "clinicalbdd:platform:Exporters",
+        declare: () => ({
+            parts: [
+                { name: "exporters-node-exporter", workload: w.nodeExporter, swarm: { global: true } },
+                { name: "exporters-cadvisor", workload: w.cadvisor, swarm: { global: true } },
+                { name: "exporters-nginx-exporter", workload: w.nginxExporter },
+                { name: "exporters-blackbox-exporter", workload: w.blackboxExporter, liveFiles: { name: "blackbox-config", reload: { signal: "HUP" } } },
+            ],
+        }),
+    };
 }
 
 /** What each exporter runs, on either target. */
-export function exporterWorkloads(args: Omit<ExportersArgs, "placement">): Record<ExporterRole, Workload> {
+function exporterWorkloads(args: ExporterFacts): Record<ExporterRole, Workload> {
     const t = dockerTopology;
     const wgetHealth = (port: number, path: string) => ({
         test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],
