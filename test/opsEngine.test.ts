@@ -12,7 +12,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
+import { LoadReport, SteadyLoad, steadyMix } from "./engine/load";
 import { deployForOps, DeployedPlatform, docker, engineAnswers, OpsRun, sleep, startOps, writePulumiStandIn } from "./helpers/opsPlatform";
 import { makeTempDir } from "./helpers/tools";
 

@@ -11,7 +11,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
+import { LoadReport, SteadyLoad, steadyMix } from "./engine/load";
 import { Deployment } from "./engine/deployment";
 import { expectNoFailures, sleep } from "./engine/probes";
 import { joinTestSwarm, swarmCertificate, SwarmNode, swarmTestDeployment } from "./engine/swarmNode";

@@ -40,7 +40,10 @@ export interface RunOptions {
     readonly stack?: string;
     /** Provider outputs that replace the mock's (test/engine). */
     readonly providerOutputs?: ProviderOutputs;
-    /** The folder holding the program's index.ts; default this repository's root. */
+    /**
+     * The folder holding the program's index.ts; default this repository's root. Paths under
+     * it in the inputs read as under this checkout, as if that program had been checked out here.
+     */
     readonly programDir?: string;
 }
 
@@ -56,7 +59,7 @@ export async function runProgram(config: Record<string, string> = {}, secrets: R
     await pulumi.runtime.setMocks(
         {
             newResource: async (args) => {
-                const inputs = unwrapSecrets(args.inputs);
+                const inputs = asIfHere(unwrapSecrets(args.inputs), options.programDir);
                 resources.push({ type: args.type, name: args.name, inputs, opts: optsByName.get(`${args.type}::${args.name}`) ?? {} });
                 const opts = optsByName.get(`${args.type}::${args.name}`) ?? {};
                 const real = await options.providerOutputs?.(args.type, args.name, inputs, opts);
@@ -110,6 +113,12 @@ export async function runProgram(config: Record<string, string> = {}, secrets: R
             return found;
         },
     };
+}
+
+/** Inputs with `programDir`'s paths as this checkout's (a build context, a command's folder). */
+function asIfHere(inputs: Record<string, any>, programDir: string | undefined): Record<string, any> {
+    if (!programDir) return inputs;
+    return JSON.parse(JSON.stringify(inputs).split(programDir).join(path.join(__dirname, "..", "..")));
 }
 
 /** Inputs reach the mocks with secrets wrapped in Pulumi's wire form; tests look at the values. */

@@ -1,3 +1,4 @@
+import * as http2 from "http2";
 import * as https from "https";
 import { performance } from "perf_hooks";
 
@@ -11,18 +12,20 @@ export interface LoadRequest {
 export interface LoadReport {
     /** Requests answered 2xx. */
     readonly ok: number;
-    /** Requests that failed: any other status, a network error, or a timeout. */
+    /**
+     * Requests with no 2xx answer: any other status, a network error, a timeout, or a
+     * connection closed before an answer began (an HTTP/1.1 keep-alive connection the server
+     * closed as the request went out: counted here, never re-sent).
+     */
     readonly failed: number;
     readonly statuses: Readonly<Record<string, number>>;
     readonly errors: Readonly<Record<string, number>>;
     /**
-     * Requests re-sent once because the server closed an idle keep-alive connection as the
-     * request went out, before any answer began. Browsers and Node's documented
-     * `reusedSocket` pattern re-send such a request once on a new connection (RFC 9112
-     * §9.3.1 describes the race); counted here, not hidden. The second attempt's outcome is
-     * in ok/failed.
+     * HTTP/2 only: streams the server refused unprocessed (REFUSED_STREAM, or above the last
+     * stream id of its GOAWAY), which RFC 9113 §8.7 lets a client send again; sent again on a
+     * new connection, counted here, the second outcome in ok/failed.
      */
-    readonly retriedOnClosedConnection: number;
+    readonly refusedUnprocessed: number;
     readonly durationMs: number;
     /** The first few failures, for the report. */
     readonly failures: readonly string[];
@@ -37,22 +40,27 @@ export interface SteadyLoadOptions {
     /** The requests, taken in turn by every client loop. */
     readonly requests: readonly LoadRequest[];
     readonly timeoutMs?: number;
+    /** HTTP/2 (one multiplexed connection, as browsers use it; default) or HTTP/1.1 keep-alive connections. */
+    readonly protocol?: "h2" | "http/1.1";
 }
+
+type Outcome = number | { readonly code: string; readonly refused?: boolean };
 
 /**
  * Closed-loop HTTPS load: `concurrency` clients, each sending its next request as soon as the
- * previous one is answered, over keep-alive connections (as browsers and API clients do).
- * Every request is counted; nothing is retried except a request that met a keep-alive
- * connection the server had just closed, which is counted separately.
+ * previous one is answered, over one HTTP/2 connection or over HTTP/1.1 keep-alive
+ * connections. Every request is counted; only a stream the HTTP/2 server refused unprocessed
+ * is sent again, and counted apart.
  */
 export class SteadyLoad {
     private running = false;
     private loops: Promise<void>[] = [];
     private started = 0;
     private readonly agent: https.Agent;
+    private session?: http2.ClientHttp2Session;
     private ok = 0;
     private failed = 0;
-    private retried = 0;
+    private refused = 0;
     private readonly statuses: Record<string, number> = {};
     private readonly errors: Record<string, number> = {};
     private readonly failures: string[] = [];
@@ -73,6 +81,7 @@ export class SteadyLoad {
         this.running = false;
         await Promise.all(this.loops);
         this.agent.destroy();
+        this.session?.close();
         return this.snapshot();
     }
 
@@ -82,7 +91,7 @@ export class SteadyLoad {
             failed: this.failed,
             statuses: { ...this.statuses },
             errors: { ...this.errors },
-            retriedOnClosedConnection: this.retried,
+            refusedUnprocessed: this.refused,
             durationMs: Math.round(performance.now() - this.started),
             failures: [...this.failures],
         };
@@ -96,8 +105,8 @@ export class SteadyLoad {
         }
     }
 
-    private async send(req: LoadRequest, mayRetry: boolean): Promise<void> {
-        const outcome = await this.once(req, mayRetry);
+    private async send(req: LoadRequest, mayResend: boolean): Promise<void> {
+        const outcome = await (this.options.protocol === "http/1.1" ? this.overHttp1(req) : this.overHttp2(req));
         if (typeof outcome === "number") {
             const key = String(outcome);
             this.statuses[key] = (this.statuses[key] ?? 0) + 1;
@@ -105,13 +114,13 @@ export class SteadyLoad {
             else this.fail(`${req.method} ${req.path}: ${outcome}`);
             return;
         }
-        if (outcome.staleConnection && mayRetry) {
-            this.retried++;
+        if (outcome.refused && mayResend) {
+            this.refused++;
             await this.send(req, false);
             return;
         }
         this.errors[outcome.code] = (this.errors[outcome.code] ?? 0) + 1;
-        this.fail(`${req.method} ${req.path}: ${outcome.code}${outcome.staleConnection ? " on a reused connection" : ""} at ${Math.round(performance.now() - this.started)} ms`);
+        this.fail(`${req.method} ${req.path}: ${outcome.code} at ${Math.round(performance.now() - this.started)} ms`);
     }
 
     private fail(description: string): void {
@@ -119,14 +128,59 @@ export class SteadyLoad {
         if (this.failures.length < 10) this.failures.push(description);
     }
 
-    /** One request: on a pooled keep-alive connection, or (`pooled` false) on a new one. */
-    private once(req: LoadRequest, pooled: boolean): Promise<number | { code: string; staleConnection: boolean }> {
+    /** The open HTTP/2 connection, or a new one when the server has said GOAWAY or closed it. */
+    private connection(): http2.ClientHttp2Session {
+        const s = this.session;
+        if (s && !s.closed && !s.destroyed && !goneAway.has(s)) return s;
+        const session = http2.connect(this.options.baseUrl, { ca: this.options.ca, servername: this.options.servername });
+        session.on("goaway", () => goneAway.add(session));
+        // Errors reach the streams; a session error alone must not crash the load.
+        session.on("error", () => goneAway.add(session));
+        this.session = session;
+        return session;
+    }
+
+    private overHttp2(req: LoadRequest): Promise<Outcome> {
+        const timeoutMs = this.options.timeoutMs ?? 15_000;
+        return new Promise((resolve) => {
+            let settled = false;
+            const finish = (value: Outcome): void => {
+                if (!settled) {
+                    settled = true;
+                    resolve(value);
+                }
+            };
+            let stream: http2.ClientHttp2Stream;
+            try {
+                stream = this.connection().request({ ":method": req.method, ":path": req.path, ...(req.headers ?? {}) });
+            } catch {
+                // The connection went away between the check and the request: nothing was sent.
+                goneAway.add(this.session as http2.ClientHttp2Session);
+                stream = this.connection().request({ ":method": req.method, ":path": req.path, ...(req.headers ?? {}) });
+            }
+            let status = 0;
+            stream.setTimeout(timeoutMs, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+            stream.on("response", (headers) => (status = Number(headers[":status"] ?? 0)));
+            stream.on("data", () => undefined);
+            stream.on("end", () => finish(status));
+            stream.on("error", (error: NodeJS.ErrnoException) => finish({ code: error.code ?? error.message, refused: stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM }));
+            stream.on("close", () => {
+                if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) finish({ code: "REFUSED_STREAM", refused: true });
+                else if (status === 0) finish({ code: stream.rstCode === http2.constants.NGHTTP2_CANCEL ? "TIMEOUT" : `closed (rst ${stream.rstCode})` });
+                else finish(status);
+            });
+            stream.end(req.body === undefined ? undefined : Buffer.from(req.body));
+        });
+    }
+
+    /** One request on a pooled HTTP/1.1 keep-alive connection. */
+    private overHttp1(req: LoadRequest): Promise<Outcome> {
         const timeoutMs = this.options.timeoutMs ?? 15_000;
         const body = req.body === undefined ? undefined : Buffer.from(req.body);
         let useOfSocket = 0;
         return new Promise((resolve) => {
             let settled = false;
-            const finish = (value: number | { code: string; staleConnection: boolean }): void => {
+            const finish = (value: Outcome): void => {
                 if (!settled) {
                     settled = true;
                     resolve(value);
@@ -136,7 +190,7 @@ export class SteadyLoad {
                 `${this.options.baseUrl}${req.path}`,
                 {
                     method: req.method,
-                    agent: pooled ? this.agent : false,
+                    agent: this.agent,
                     ca: this.options.ca,
                     servername: this.options.servername,
                     timeout: timeoutMs,
@@ -145,7 +199,7 @@ export class SteadyLoad {
                 (res) => {
                     res.resume();
                     res.on("end", () => finish(res.statusCode ?? 0));
-                    res.on("error", (error: NodeJS.ErrnoException) => finish({ code: error.code ?? error.message, staleConnection: false }));
+                    res.on("error", (error: NodeJS.ErrnoException) => finish({ code: error.code ?? error.message }));
                 },
             );
             r.on("timeout", () => r.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
@@ -155,10 +209,9 @@ export class SteadyLoad {
                 useOfSocket = uses;
             });
             r.on("error", (error: NodeJS.ErrnoException) => {
-                // A keep-alive connection the server closed as this request went out: no
-                // answer began, so the request is re-sent (Node's documented pattern).
-                const stale = useOfSocket > 1 && (error.code === "ECONNRESET" || error.code === "EPIPE" || error.message === "socket hang up");
-                finish({ code: error.code ?? error.message, staleConnection: stale });
+                // A keep-alive connection the server closed as this request went out: a failure all the same.
+                const reused = useOfSocket > 1 && (error.code === "ECONNRESET" || error.code === "EPIPE" || error.message === "socket hang up");
+                finish({ code: reused ? `${error.code ?? "closed"} on a reused keep-alive connection` : (error.code ?? error.message) });
             });
             r.end(body);
         });
@@ -166,6 +219,7 @@ export class SteadyLoad {
 }
 
 const socketUses = new WeakMap<object, number>();
+const goneAway = new WeakSet<http2.ClientHttp2Session>();
 
 /** A short guideline passage for analyze requests. */
 export const sampleGuideline = {

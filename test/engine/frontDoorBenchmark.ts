@@ -1,15 +1,29 @@
 /**
- * `npm run bench`: throughput and latency of the rehearsal, measured with wrk. Health and
- * analyze, each against one gunicorn replica directly (the baseline) and through nginx
+ * The front door's cost, measured with wrk on the platform the program deploys on the real
+ * engine (test/engine/frontDoor.bench.ts runs it: `npm run bench`). Health and analyze, each
+ * against one app replica directly on the platform network (the baseline) and through nginx
  * with TLS with 1, 2 and 3 replicas behind it; ratios against the baseline of the same run.
- * Prints a table and writes docs/benchmarks.md with the date and the machine's cores.
+ * Prints a table and writes its section of docs/benchmarks.md with the date and the cores.
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { sampleGuideline } from "./load";
-import { Rehearsal, repoRoot } from "./stack";
+
+const repoRoot = path.join(__dirname, "..", "..");
+/** The markers around this benchmark's section of docs/benchmarks.md; the rest of the file is kept. */
+const sectionStart = "<!-- front-door benchmark: written by npm run bench -->";
+const sectionEnd = "<!-- end of the front-door benchmark -->";
+
+/** Where the benchmark finds the platform: one replica's own address, the front door, and a way to scale. */
+export interface BenchTarget {
+    readonly directUrl: string;
+    readonly frontDoorUrl: string;
+    /** GUNICORN_WORKERS and MAX_CONCURRENT_REQUESTS of the running replicas. */
+    readonly app: { readonly gunicornWorkers: string; readonly maxConcurrentRequests: string };
+    scaleTo(replicas: number): Promise<void>;
+}
 
 const durationSeconds = Number(process.env.BENCH_SECONDS ?? 10);
 const warmupSeconds = 3;
@@ -33,7 +47,7 @@ interface Figures {
     readonly requests: number;
 }
 
-interface Row {
+export interface Row {
     readonly setup: string;
     readonly endpoint: string;
     readonly figures: Figures;
@@ -79,24 +93,25 @@ function wrk(url: string, script: string, seconds: number): Figures {
     };
 }
 
-async function measure(rehearsal: Rehearsal, scripts: Map<string, string>, rows: Row[]): Promise<void> {
-    const direct = `http://${rehearsal.replicaAddress(1)}:${rehearsal.addresses.appPort}`;
+async function measure(target: BenchTarget, scripts: Map<string, string>, rows: Row[]): Promise<void> {
     const setups: { setup: string; base: string; replicas: number }[] = [
-        { setup: "1 replica, direct (baseline)", base: direct, replicas: 1 },
-        { setup: "nginx + TLS, 1 replica", base: rehearsal.httpsUrl, replicas: 1 },
-        { setup: "nginx + TLS, 2 replicas", base: rehearsal.httpsUrl, replicas: 2 },
-        { setup: "nginx + TLS, 3 replicas", base: rehearsal.httpsUrl, replicas: 3 },
+        { setup: "1 replica, direct (baseline)", base: target.directUrl, replicas: 1 },
+        { setup: "nginx + TLS, 1 replica", base: target.frontDoorUrl, replicas: 1 },
+        { setup: "nginx + TLS, 2 replicas", base: target.frontDoorUrl, replicas: 2 },
+        { setup: "nginx + TLS, 3 replicas", base: target.frontDoorUrl, replicas: 3 },
     ];
-    for (const { setup, base, replicas } of setups) {
-        if (rehearsal.runningReplicas.length !== replicas) {
-            await rehearsal.scaleTo(replicas);
+    let replicas = 1;
+    for (const setup of setups) {
+        if (setup.replicas !== replicas) {
+            await target.scaleTo(setup.replicas);
+            replicas = setup.replicas;
         }
         for (const endpoint of endpoints()) {
             const script = scripts.get(endpoint.name) ?? "";
-            wrk(`${base}${endpoint.path}`, script, warmupSeconds);
-            const figures = wrk(`${base}${endpoint.path}`, script, durationSeconds);
-            rows.push({ setup, endpoint: endpoint.name, figures });
-            process.stdout.write(`bench: ${setup}, ${endpoint.name}: ${figures.requestsPerSecond.toFixed(0)} req/s, p50 ${figures.p50.toFixed(2)} ms, errors ${figures.errors}\n`);
+            wrk(`${setup.base}${endpoint.path}`, script, warmupSeconds);
+            const figures = wrk(`${setup.base}${endpoint.path}`, script, durationSeconds);
+            rows.push({ setup: setup.setup, endpoint: endpoint.name, figures });
+            process.stdout.write(`bench: ${setup.setup}, ${endpoint.name}: ${figures.requestsPerSecond.toFixed(0)} req/s, p50 ${figures.p50.toFixed(2)} ms, errors ${figures.errors}\n`);
         }
     }
 }
@@ -118,12 +133,14 @@ function table(rows: readonly Row[]): string {
     return lines.join("\n");
 }
 
-function document(rows: readonly Row[], date: string, cores: number, wrkVersion: string, settingsLine: string, load: string): string {
-    return `# Benchmarks
+function section(rows: readonly Row[], date: string, cores: number, wrkVersion: string, settingsLine: string, load: string): string {
+    return `${sectionStart}
+## The front door: nginx + TLS against a direct replica
 
-Measured by \`npm run bench\` (rehearsal/benchmark.ts), which writes this file. Each run
-starts the rehearsal (rehearsal/stack.ts: the rendered nginx.conf, gunicorn replicas from
-app/.venv, dnsmasq as the resolver; monitoring off) on loopback and drives it with wrk.
+Measured by \`npm run bench\` (test/engine/frontDoorBenchmark.ts), which writes this section.
+Each run deploys the program on the real engine (test/engine: the app image built from app/,
+nginx with the rendered nginx.conf and a generated certificate, the whole platform beside
+them) and drives it with wrk from the host.
 
 - Date: ${date}
 - Machine: ${cores} cores (\`nproc\`), ${os.cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB;
@@ -131,20 +148,31 @@ app/.venv, dnsmasq as the resolver; monitoring off) on loopback and drives it wi
 - Load: ${wrkVersion}, ${threads} threads, ${connections} keep-alive connections (below one replica's
   concurrency limit), ${warmupSeconds} s warm-up then ${durationSeconds} s measured per row; latency percentiles from wrk.
 - Settings: ${settingsLine}
-- Baseline: one replica reached directly over plain HTTP. The nginx rows go through TLS 1.3
-  (RSA 4096 certificate) and nginx's DNS-resolved upstream, as users do; their ratio to the
-  baseline is nginx's cost.
+- Baseline: one replica reached directly on the platform network over plain HTTP. The nginx rows
+  go through TLS 1.3 (wrk speaks HTTP/1.1) and nginx's DNS-resolved upstream, as users do; their
+  ratio to the baseline is the front door's cost.
 
 ${table(rows)}
 
-How to read it: wrk, nginx and every gunicorn worker share the same ${cores} cores, so more
-replicas add processes, not CPU; on this machine the replica rows show the cost of
-spreading load rather than a gain, which a host with more cores than one replica uses
-would turn into capacity. Errors count non-2xx answers and socket errors (none expected).
-`;
+How to read it: wrk, nginx, the monitoring and every gunicorn worker share the same ${cores} cores,
+so more replicas add processes, not CPU; on such a machine the replica rows show the cost of
+spreading load rather than a gain, which a host with more cores than one replica uses would
+turn into capacity. Errors count non-2xx answers and socket errors (none expected).
+${sectionEnd}`;
 }
 
-async function main(): Promise<void> {
+/** docs/benchmarks.md with this benchmark's section replaced (or added first), every other section kept. */
+function withSection(existing: string, text: string): string {
+    const start = existing.indexOf(sectionStart);
+    const end = existing.indexOf(sectionEnd);
+    if (start >= 0 && end > start) return existing.slice(0, start) + text + existing.slice(end + sectionEnd.length);
+    const title = "# Benchmarks\n";
+    const rest = existing.startsWith(title) ? existing.slice(title.length) : existing;
+    return `${title}\n${text}\n${rest}`;
+}
+
+/** Runs every row against `target` and writes the section; returns the rows. */
+export async function benchmarkFrontDoor(target: BenchTarget): Promise<readonly Row[]> {
     const rows: Row[] = [];
     const load = os.loadavg().map((l) => l.toFixed(2)).join(", ");
     const scriptDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-"));
@@ -153,29 +181,19 @@ async function main(): Promise<void> {
         fs.writeFileSync(file, e.lua);
         return [e.name, file] as const;
     }));
-    const rehearsal = await Rehearsal.start({ replicas: 1, monitoring: false, log: (line) => void process.stdout.write(`bench: ${line}\n`) });
-    const stopOnSignal = (): void => void rehearsal.stop().finally(() => process.exit(130));
-    process.once("SIGINT", stopOnSignal);
-    process.once("SIGTERM", stopOnSignal);
     try {
-        await measure(rehearsal, scripts, rows);
+        await measure(target, scripts, rows);
     } finally {
-        await rehearsal.stop();
         fs.rmSync(scriptDir, { recursive: true, force: true });
     }
     const date = execFileSync("date", ["-u"], { encoding: "utf8" }).trim();
     const cores = Number(execFileSync("nproc", { encoding: "utf8" }).trim());
     const wrkVersion = (spawnSync("wrk", ["-v"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "wrk").split(" [")[0].trim();
-    const app = rehearsal.settings.app;
-    const settingsLine = `gunicornWorkers=${app.gunicornWorkers}, maxConcurrentRequests=${app.maxConcurrentRequests} (Pulumi.yaml defaults)`;
+    const settingsLine = `gunicornWorkers=${target.app.gunicornWorkers}, maxConcurrentRequests=${target.app.maxConcurrentRequests} (as the replicas run)`;
     process.stdout.write(`\n${date}, ${cores} cores, load average before ${load}\n${table(rows)}\n`);
     const file = path.join(repoRoot, "docs", "benchmarks.md");
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, document(rows, date, cores, wrkVersion, settingsLine, load));
+    const existing = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Benchmarks\n";
+    fs.writeFileSync(file, withSection(existing, section(rows, date, cores, wrkVersion, settingsLine, load)));
     process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+    return rows;
 }
-
-main().catch((error: Error) => {
-    process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
-    process.exit(1);
-});
