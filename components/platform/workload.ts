@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * What runs: image, command, environment, files, limits, healthcheck, network alias.
- * Kept apart from how it runs (targets/docker/runner.ts on one host, targets/swarm/ on a cluster)
- * so that a second target can be added beside the single-host one.
+ * Kept apart from how it runs (targets/docker/runner.ts on one host, targets/swarm/runner.ts
+ * on a cluster); a service part (./service.ts) adds, as data, what a target must know.
  */
 export interface Workload {
     /** Image reference to run. */
