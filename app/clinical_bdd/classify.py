@@ -67,6 +67,8 @@ _GLUED_QUALITY_STRENGTH = re.compile(r"(?<=[.)\]])\s*(High|Moderate|Low|Very\s+l
 _YEAR_TAG = re.compile(r"\s*\[(?:new\s+)?\d{4}(?:,\s*(?:amended|updated)\s+\d{4})?\]\s*\.?\s*$", re.I)
 # a grade bracket followed only by a practice note: "… (1A); continue even if …"
 _MID_GRADE = re.compile(r"[(\[](?:[12]\s*[A-D]|[A-E])[)\]]\s*;")
+# KDIGO's strength and quality as words: "(Level 1, C)", "(Level 2, D)"
+_KDIGO_LEVEL = re.compile(r"\s*Level\s+([12])\s*[,;]\s*([A-D])\s*", re.I)
 _CELL_COR = re.compile(r"^(III|IIa|IIb|I|3|2a|2b|1)(?:\s*[:\-\u2013]\s*(No Benefit|Harm))?$", re.I)
 _CELL_LOE = re.compile(r"^([ABC](?:-(?:R|NR|LD|EO))?)$", re.I)
 
@@ -131,6 +133,10 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
                 f"Category {category.group(1).upper()}" + (f", evidence type {category.group(2)}" if category.group(2) else ""),
             )
             return ""
+        level = _KDIGO_LEVEL.fullmatch(inner)
+        if level:  # KDIGO "(Level 1, C)": strength 1, quality C -> grade "1C"
+            found.setdefault("grade", level.group(1) + level.group(2).upper())
+            return ""
         cor, loe, grade = _COR.search(inner), _LOE.search(inner), _GRADE.search(inner)
         word = _STRENGTH_WORD.search(inner)
         quality = _QUALITY.search(inner)
@@ -177,7 +183,7 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
 # strength of a whole unit (segment boundaries, table cells, trailing grade)
 
 _END_BRACKET = re.compile(
-    r"[(\[](?:[^()\[\]]*\b(?:LOE|Level\s+of\s+Evidence|COR|Class|Grade|recommendation\s+category)\b[^()\[\]]*"
+    r"[(\[](?:[^()\[\]]*\b(?:LOE|Level\s+of\s+Evidence|Level\s+[12]\s*[,;]\s*[A-D]|COR|Class|Grade|recommendation\s+category)\b[^()\[\]]*"
     r"|\s*[12]\s*[A-D]\s*|\s*[A-DI]\s+(?:recommendation|statement)\s*)[)\]]\s*\.?\s*$",
     re.I,
 )
@@ -257,3 +263,29 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
         elif loe:
             found.setdefault("cell_loe", cell.upper())
     return text, idx, found
+
+
+
+# --------------------------------------------------------------------------
+# insufficient evidence: neither for nor against (USPSTF I statements, "no recommendation")
+
+INSUFFICIENT = re.compile(
+    r"\b(?:the\s+)?(?:current\s+)?evidence\s+(?:is|was|remains)\s+(?:currently\s+)?(?:insufficient|inadequate|lacking)\b"
+    r"|\binsufficient\s+evidence\s+(?:to|for)\b|\bI\s+statement\b"
+    r"|\bno\s+recommendation\s+(?:can\s+be\s+made|is\s+made|for\s+or\s+against)\b|^no\s+recommendation\b"
+    r"|\b(?:cannot|can\s+not|unable\s+to|does\s+not)\s+(?:make\s+a\s+)?recommend(?:ation)?\s+for\s+or\s+against\b",
+    re.I,
+)
+# what the evidence is insufficient about: "… to assess the balance of benefits and harms of initiating X in Y"
+BALANCE_OF = re.compile(
+    r"\b(?:insufficient|inadequate|lacking)\s+to\s+(?:assess|determine|weigh|evaluate|judge)\s+(?:the\s+)?"
+    r"(?:balance\s+of\s+(?:the\s+)?)?(?:(?:potential\s+)?benefits\s+and\s+harms|harms\s+and\s+benefits)\s+"
+    r"(?:of\s+|for\s+)?(?P<what>\S.*)$",
+    re.I,
+)
+
+
+def year_tagged(text: str) -> bool:
+    """A NICE statement: it ends with the year of its evidence review ("[2004]",
+    "[2015, amended 2019]"), which NICE prints after recommendations only."""
+    return bool(_YEAR_TAG.search(text.rstrip()))

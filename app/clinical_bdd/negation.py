@@ -46,6 +46,9 @@ def _in_condition(text: str, at: int) -> bool:
     return not _SCOPE_END.search(text, opener.end(), at)
 
 
+in_condition = _in_condition  # public: also scopes "the evidence is insufficient" (extractor)
+
+
 def main_negated(text: str) -> bool:
     """True when a negation applies to the recommendation, not to a condition."""
     return any(not _in_condition(text, m.start()) for m in RECOMMENDATION_NEGATION.finditer(text))

@@ -52,6 +52,7 @@ _REC_TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[.:\u2014-]?\s*(?:Summar
 # "Recommendation N" after an upper-case heading
 _INLINE_BREAK = re.compile(r"(?<=\S)\s+(?=\u2022\s)|(?<=[A-Z]{3}) (?=Recommendation\s+#?\d)")
 _TERMINAL = re.compile(r"[.!?:;)\]]$")
+_REFERENCE_NUMBER = re.compile(r"^\d{3,}$")
 
 
 @dataclass
@@ -65,6 +66,10 @@ class Unit:
     block: int | None = None  # which "Recommendations" block the unit sits in
     graded: bool = False
     explicit: bool = False  # graded by a named strength, not a bare letter
+    # a summary table's row (USPSTF "Population | Recommendation | Grade"): where the
+    # population cell is in the text, and the grade column's letter
+    population_span: tuple[int, int] | None = None
+    row_grade: str | None = None
 
 
 @dataclass
@@ -222,6 +227,9 @@ def segment(text: str) -> list[Unit]:
         if _COLUMN_HEADER.match(stripped):
             current, in_table = None, False
             continue
+        if _REFERENCE_NUMBER.match(stripped):
+            current = None  # a reference or record number on its own line ends a statement
+            continue
         if _CAPS_HEADING.match(stripped) and not _TERMINAL.search(stripped):
             section = clean_inline(stripped)[0]
             block, current, in_table = None, None, False
@@ -281,6 +289,8 @@ def segment(text: str) -> list[Unit]:
             colon_owner = current
         if current is not None and (current.formal or current.source_id) and ends_with_strength(stripped):
             current = None  # "… hypoglycemia risk. A": the statement ends here
+        elif current is not None and explicit_strength(stripped) and _TERMINAL.search(stripped):
+            current = None  # a named strength ends any statement: "… decision-making. (Level 1, C)"
     for unit in units:
         unit.graded = ends_with_strength(text[unit.start : unit.end])
         unit.explicit = unit.graded and explicit_strength(text[unit.start : unit.end])

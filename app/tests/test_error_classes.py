@@ -166,3 +166,68 @@ def test_population_named_in_the_middle_of_the_sentence_reaches_the_given_step()
     assert 'Given the patient belongs to the population "patients"' in result["feature"]
     assert 'And the patient has "opioid use disorder"' in result["feature"]
     parse_feature(result["feature"])
+
+
+# -- insufficient evidence: neither for nor against (third polarity) ---------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "Adults 80 years or older: The panel concludes that the current evidence is insufficient to assess the "
+        "balance of benefits and harms of starting a bile acid binder. (I statement)",
+        "Adults 80 years or older: The panel finds that the evidence is insufficient to assess the balance of "
+        "benefits and harms of starting a bile acid binder. (I statement)",
+        "Adults 80 years or older: No recommendation can be made for or against starting a bile acid binder. I",
+    ],
+)
+def test_insufficient_evidence_is_neither_recommend_nor_recommend_against(statement):
+    result = analyze("RECOMMENDATION SUMMARY\n\n" + statement + "\n", record_metrics=False)
+    (rec,) = [r for r in result["recommendations"] if not r["narrative"]]
+    assert rec["insufficient_evidence"] is True and rec["negated"] is False
+    assert rec["polarity"] == "insufficient_evidence"
+    assert rec["population"] == "adults" and ("age", ">=", "80", "years") in [
+        (t["measure"], t["comparator"], t["value"], t["unit"]) for t in rec["thresholds"]
+    ]
+    doc = parse_feature(result["feature"])
+    (scenario,) = [c["scenario"] for c in doc["feature"]["children"] if "scenario" in c]
+    assert "@insufficient-evidence" in [t["name"] for t in scenario["tags"]]
+    assert "@negative" not in [t["name"] for t in scenario["tags"]]
+    text = result["feature"]
+    assert "should make no recommendation for or against" in text
+    assert "Then the CDS system should recommend" not in text and "<outcome>" in text
+    (examples,) = scenario["examples"]
+    outcomes = {row["cells"][-1]["value"] for row in examples["tableBody"]}
+    assert outcomes == {"should make no recommendation for or against", "should not apply this statement to"}
+
+
+def test_class_i_of_acc_aha_is_not_an_insufficient_evidence_statement():
+    (rec,) = formal("Recommendations\n1 A 1. In adults with heart failure, a diuretic is recommended to relieve congestion.\n").values()
+    assert rec.class_of_recommendation == "I" and not rec.insufficient_evidence and not rec.negated
+
+
+def test_insufficient_evidence_in_a_subordinate_clause_does_not_change_polarity():
+    (rec,) = formal(
+        "Recommendations\n4.2Because the evidence is insufficient for newer agents, clinicians should prescribe "
+        "a thiazide to adults with hypertension. B\n"
+    ).values()
+    assert not rec.insufficient_evidence and not rec.negated
+
+
+# -- KDIGO strength written out: "(Level 1, C)" ------------------------------
+
+
+def test_kdigo_level_and_quality_in_words_is_a_grade_and_ends_the_statement():
+    text = (
+        "Summary of graded statements\n\n"
+        "We recommend checking a cystatin-based eGFR when the creatinine estimate is unreliable. (Level 1, C)\n"
+        "000123\n"
+        "We suggest bedside testing of urine albumin where a laboratory is far away. (Level 2, D)\n"
+        "In people with CKD G4, we recommend referral to a kidney team. (2B)\n"
+    )
+    recs = [r for r in extract(text) if not r.narrative]
+    assert [(r.text.split()[0:3], r.grade) for r in recs] == [
+        (["We", "recommend", "checking"], "1C"),
+        (["We", "suggest", "bedside"], "2D"),
+        (["In", "people", "with"], "2B"),
+    ]
