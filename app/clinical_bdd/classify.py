@@ -103,7 +103,7 @@ _VERBS = (
     r"consider|avoid|do\s+not|use|initiate|start|screen|measure|prescribe|offer|refer|assess|"
     r"evaluate|monitor|obtain|check|perform|educate|counsel|encourage|provide|individualize|treat|"
     r"test|discontinue|continue|administer|review|add|adopt|ensure|reassess|palpate|standardi[sz]e|"
-    r"explain|discuss|ask|inform|take\s+into\s+account|think\s+about"
+    r"explain|discuss|ask|inform|take\s+into\s+account|think\s+about|tell|advise|arrange|agree|involve|record"
 )
 # an imperative statement: "Offer …", also after a leading clause ("If …, consider …")
 IMPERATIVE_HEAD = re.compile(r"^(?:" + _VERBS + r")\b", re.I)

@@ -231,3 +231,86 @@ def test_kdigo_level_and_quality_in_words_is_a_grade_and_ends_the_statement():
         (["We", "suggest", "bedside"], "2D"),
         (["In", "people", "with"], "2B"),
     ]
+
+
+# -- summary tables: population | recommendation | grade, one row each -------
+
+_PLAIN_SUMMARY = (
+    "Recommendation Summary\n"
+    "Population Recommendation Grade\n"
+    "Adults aged 45 to 70 years who have 2 or more kidney risk factors and an estimated 5-year risk of 12% or greater "
+    "The panel recommends that clinicians prescribe a bile acid binder for these adults. B\n"
+    "Adults aged 45 to 70 years who have 2 or more kidney risk factors and an estimated 5-year risk of 6% to less than 12% "
+    "The panel recommends that clinicians selectively offer a bile acid binder. C\n"
+    "Adults 71 years or older The panel concludes that the current evidence is insufficient to assess the balance "
+    "of benefits and harms of starting a bile acid binder in adults 71 years or older. I\n"
+)
+_PIPE_SUMMARY = (
+    "Recommendation Summary\n"
+    "Population | Recommendation | Grade |\n"
+    "---|---|---|\n"
+    "Adults aged 30 to 49 years with a 15% or greater 5-year risk | The decision to start a bile acid binder in "
+    "these adults should be an individual one. | C |\n"
+    "Adults 50 years or older | The panel recommends against starting a bile acid binder in adults 50 years or older. | D |\n"
+    "Adults 20 years or older without known gout | The panel concludes that the evidence is insufficient to assess "
+    "the balance of benefits and harms of screening for urate. | I |\n"
+)
+
+
+def _rows(text: str) -> list[dict]:
+    result = analyze(text, record_metrics=False)
+    parse_feature(result["feature"])  # the official parser
+    return [r for r in result["recommendations"] if not r["narrative"]], result["feature"]
+
+
+def _cut(rec: dict) -> set:
+    return {(t["measure"], t["comparator"], t["value"], t["unit"]) for t in rec["thresholds"]}
+
+
+def test_plain_text_summary_table_rows_are_separate_recommendations_with_their_own_grade():
+    recs, feature = _rows(_PLAIN_SUMMARY)
+    assert [(r["grade"], r["polarity"]) for r in recs] == [
+        ("B", "recommend"), ("C", "recommend"), ("I", "insufficient_evidence")
+    ]
+    assert [r["text"].split()[:3] for r in recs] == [["The", "panel", "recommends"]] * 2 + [["The", "panel", "concludes"]]
+    assert all(r["population"] == "adults" for r in recs)
+    # each row's thresholds are its own (not the union of the table's)
+    assert ("age", "between", "45-70", "years") in _cut(recs[0]) and ("age", ">=", "71", "years") not in _cut(recs[0])
+    assert _cut(recs[2]) == {("age", ">=", "71", "years")}
+    assert ("age", ">=", "2", "years") not in _cut(recs[0])  # "2 or more kidney risk factors" is a count
+    assert feature.count("Scenario") >= 3
+    i_statement = feature[feature.index("@grade-I") :]
+    assert "should recommend" not in i_statement and "should make no recommendation for or against" in i_statement
+
+
+def test_markdown_summary_table_rows_take_grade_population_and_thresholds_from_their_row():
+    recs, feature = _rows(_PIPE_SUMMARY)
+    assert [(r["grade"], r["polarity"]) for r in recs] == [
+        ("C", "recommend"), ("D", "do_not_recommend"), ("I", "insufficient_evidence")
+    ]
+    assert all(r["population"] == "adults" for r in recs)
+    assert _cut(recs[0]) == {("age", "between", "30-49", "years"), ("5-year risk", ">=", "15", "%")} or (
+        ("age", "between", "30-49", "years") in _cut(recs[0])
+    )
+    assert _cut(recs[1]) == {("age", ">=", "50", "years")}
+    assert recs[2]["excluded_conditions"] == ["known gout"] and _cut(recs[2]) == {("age", ">=", "20", "years")}
+    assert "Population" not in " ".join(r["text"] for r in recs) and "---" not in feature
+    assert "@insufficient-evidence" in feature and "@negative" in feature
+
+
+# -- NICE statements ending with the year of their review ---------------------
+
+
+def test_nice_statements_with_year_tags_are_kept_with_their_population():
+    text = (
+        "Lifestyle\n\n"
+        "Tell people about local walking groups that help them to be more active. [2006]\n\n"
+        "Offer support and help to smokers to stop smoking. See the guideline on tobacco. [2006]\n\n"
+        "Do not offer fish oil capsules as a way of lowering blood pressure. [2006]\n\n"
+        "Encourage people to cut down on added salt, as this can lower blood pressure. [2006, amended 2020]\n"
+    )
+    recs = {r.text.split()[0]: r for r in extract(text)}
+    assert set(recs) == {"Tell", "Offer", "Do", "Encourage"}
+    assert recs["Offer"].population == "smokers" and not recs["Offer"].negated
+    assert recs["Do"].negated and recs["Encourage"].population == "people"
+    assert all("[" not in r.text for r in recs.values())
