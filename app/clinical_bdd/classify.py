@@ -94,6 +94,8 @@ CUE = re.compile(
     r"|\b(?:may|might|can|could)\s+be\s+(?:considered|reasonable|useful|beneficial|appropriate)\b"
     r"|\b(?:is|are)\s+(?:the\s+|a\s+)?(?:preferred|first-line|treatment\s+of\s+choice)\b"
     r"|\bwe\s+(?:recommend|suggest)\b|\brecommend(?:s|ed)?\s+(?:that|against)\b"
+    # an organisation's recommendation: "WHO recommends initiation …", "ACP suggests …"
+    r"|^(?:the\s+)?(?-i:[A-Z]{2,8})\s+(?:strongly\s+)?(?:recommends|suggests)\b"
     r"|^(?:consider|avoid|do\s+not|use|initiate|start|screen|measure|prescribe|offer|refer|assess|"
     r"evaluate|monitor|obtain|check|perform|educate|counsel|encourage|provide|individualize|treat|"
     r"test|discontinue|continue|administer|review)\b",
@@ -149,7 +151,8 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
                 return ""
         if not (cor or loe or grade):
             bare = _BARE_GRADE.fullmatch(inner)
-            if bare:
+            glued = m.group(0)[:1] in "([" and m.start() > 0 and m.string[m.start() - 1].isalnum()
+            if bare and not glued:  # "lipoprotein(a)" is a name, not grade A
                 found.setdefault("grade", "".join(g for g in bare.groups() if g).upper())
                 return ""
             return m.group(0)
@@ -242,6 +245,8 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
         text = text[: glued.start()].rstrip()
         idx = idx[: len(text)]
     tail = _UNIT_TRAILING_PAREN.search(text)
+    if tail and tail.group(0)[:1] in "([" and tail.start() > 0 and text[tail.start() - 1].isalnum():
+        tail = None  # "… lipoprotein(a)": part of a name
     if tail and (formal or text[: tail.start()].rstrip().endswith((".", "!", ";"))):
         _, found = parse_parenthetical(text[tail.start() :])
         if found:
@@ -253,6 +258,13 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
         text = text[: g.start()].rstrip()
         idx = idx[: len(text)]
     for cell in cells:
+        line = STRENGTH_LINE.match(cell.strip())
+        if line:
+            found.setdefault("strength_word", line.group("word").lower())
+            quality = _QUALITY.search(cell)
+            if quality:
+                found.setdefault("quality", quality.group(1).lower().replace(" ", "-"))
+            continue
         strength = _STRENGTH_CELL.match(cell.strip())
         if strength:
             found.setdefault("strength_label", " ".join(w for w in strength.groups() if w).capitalize())
@@ -289,3 +301,13 @@ def year_tagged(text: str) -> bool:
     """A NICE statement: it ends with the year of its evidence review ("[2004]",
     "[2015, amended 2019]"), which NICE prints after recommendations only."""
     return bool(_YEAR_TAG.search(text.rstrip()))
+
+
+# a strength on the line after its statement (WHO): "Strong recommendation, moderate- to high-certainty evidence"
+STRENGTH_LINE = re.compile(
+    r"^(?P<word>Strong|Weak|Conditional)\s+recommendation(?:\s*[,;:]\s*[\w\s-]{0,60}?(?:quality|certainty)\s+(?:of\s+)?evidence)?\s*\.?$",
+    re.I,
+)
+# a strength bracket that opens a sentence belongs to the sentence before it:
+# "… is considered. (Grade: weak recommendation; moderate-quality evidence.) ACP recommends …"
+LEADING_STRENGTH_BRACKET = re.compile(r"^\s*[(\[][^()\[\]]{1,120}[)\]]\.?")

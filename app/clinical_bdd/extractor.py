@@ -23,6 +23,7 @@ from .classify import (
     IMPERATIVE_HEAD,
     INSUFFICIENT,
     LEADING_CLAUSE_IMPERATIVE,
+    LEADING_STRENGTH_BRACKET,
     parse_parenthetical,
     sentences,
     strip_label,
@@ -103,6 +104,22 @@ def _insufficient_subject(main: str) -> str:
     return main[: colon + 2] + what[:1].upper() + what[1:] if colon > 0 else what
 
 
+def _strength_to_previous(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A strength bracket opening a sentence ends the sentence before it."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        m = LEADING_STRENGTH_BRACKET.match(text[start:end])
+        if out and m and parse_parenthetical(m.group(0).rstrip("."))[1]:
+            out[-1] = (out[-1][0], start + m.end())
+            start += m.end()
+            while start < end and text[start] == " ":
+                start += 1
+            if start >= end:
+                continue
+        out.append((start, end))
+    return out
+
+
 def _dedupe(thresholds: list[Threshold]) -> list[Threshold]:
     seen, out = set(), []
     for t in thresholds:
@@ -132,7 +149,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
         nice_tagged = year_tagged(text)
         text, idx, unit_strength_found = unit_strength(text, idx, unit.strength_cells, unit.formal)
         # a formal statement is one recommendation however many sentences it has
-        spans = [(0, len(text))] if unit.formal else sentences(text)
+        spans = [(0, len(text))] if unit.formal else _strength_to_previous(text, sentences(text))
         for s_start, s_end in spans:
             sentence = text[s_start:s_end].strip()
             s_start += len(text[s_start:s_end]) - len(text[s_start:s_end].lstrip())

@@ -27,7 +27,7 @@ _SUBJECT_POP = re.compile(
     r"^(?P<pop>" + _POP_WORDS + r"\b[^,;]*?)\s+(?P<modal>should|must|shall)\s+(?P<rest>.+)$", re.I
 )
 _TRAILING_POP = re.compile(
-    r"\s+(?:in|for|among|to(?:\s+(?:treat|manage))?|of(?=\s+(?:adults|people|patients|children)\s+with\b))\s+"
+    r"\s+(?:in|for|among|to(?:\s+(?:treat|manage))?|of(?=\s+(?:adults|people|patients|children|individuals|persons)\s+(?:with|without)\b))\s+"
     r"(?P<pop>" + _POP_WORDS + r"\b.*)$"
     # "… for T2D with an eGFR ≥25": the disease stands for the people who have it
     r"|\s+for\s+(?P<disease>(?:T[12]D|type\s+[12]\s+diabetes|CKD)\s+with\b.*)$",
@@ -124,7 +124,7 @@ _IMPERATIVE = re.compile(r"^(?P<verb>consider|avoid|do\s+not\s+\w+)\s+(?P<rest>.
 # an issuer's recommendation: "The USPSTF recommends that clinicians prescribe X",
 # "The Task Force recommends against X"
 _ISSUER_RECOMMENDS = re.compile(
-    r"^(?:the\s+)?(?:USPSTF|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|"
+    r"^(?:the\s+)?(?:(?-i:[A-Z]{2,8})|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|"
     r"work(?:ing)?\s+group|guideline\s+(?:development\s+)?group|writing\s+committee)\s+"
     r"(?:strongly\s+)?(?:recommends?|suggests?)\s+(?:that\s+|against\s+)?(?P<rest>.+)$",
     re.I,
@@ -194,6 +194,7 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
     criteria: list[str] = []
     for part in parts[1:]:
         part = _ADJECTIVE_AND.sub(lambda m: m.group(0).replace(" and ", "\u2063and\u2063"), part.strip(" ,;"))
+        part = re.sub(r"\s+but$", "", part)  # "without diabetes but with …"
         low = part.lower()
         if low.startswith("without "):
             items = _SPLIT_CONDITIONS.split(part[len("without ") :])

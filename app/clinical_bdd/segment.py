@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .classify import CUE, INSUFFICIENT, ends_with_strength, explicit_strength, has_cor_and_loe, strength_cell
+from .classify import (
+    CUE,
+    INSUFFICIENT,
+    STRENGTH_LINE,
+    ends_with_strength,
+    explicit_strength,
+    has_cor_and_loe,
+    strength_cell,
+)
 from .clean import clean_inline
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
@@ -324,6 +332,10 @@ def segment(text: str) -> list[Unit]:
         if _COLUMN_HEADER.match(stripped):
             current, in_table = None, False
             continue
+        if STRENGTH_LINE.match(stripped) and units and text[units[-1].start : units[-1].end].strip():
+            units[-1].strength_cells.append(stripped)  # the statement above is graded by this line
+            current = None
+            continue
         if _REFERENCE_NUMBER.match(stripped):
             current = None  # a reference or record number on its own line ends a statement
             continue
@@ -363,6 +375,8 @@ def segment(text: str) -> list[Unit]:
                 current, in_table = None, False
                 continue
             start_of = (m.end(), m.group("num"), [])
+        elif named != stripped and (m := _NUMBERED.match(named)) is not None:
+            start_of = (len(stripped) - len(named) + m.end(), m.group("num"), [])  # "• 11.1a At least …"
         elif (m := _ITEM_NUMBER.match(stripped)) is not None:
             start_of = (m.end(), m.group("num"), None)  # formal only if graded (_resolve_blocks)
         if start_of:

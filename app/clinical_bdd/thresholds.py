@@ -313,6 +313,8 @@ def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Thr
         if goal:
             side = goal.group("dir").lower()
             t.measure, t.column = f"{t.measure} {side} goal", f"{t.column}_{side}_goal"
+        if t.measure == "age" and re.search(r"\bduration\s+(?:of\s+)?(?:\w+\s+){0,2}?$", before):
+            t.measure, t.column = "duration", "duration"  # "type 1 diabetes with duration of ≥5 years"
         named_after = _measure_right_after(after)
         if named_after and named_after[0] != t.measure and t.kind != "target":
             t.measure, t.column = named_after
