@@ -258,6 +258,17 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
         text = text[: g.start()].rstrip()
         idx = idx[: len(text)]
     for cell in cells:
+        labelled = LABELLED_STRENGTH.match(cell.strip())
+        if labelled:
+            key = labelled.group("key").lower()
+            value = labelled.group("value").strip()
+            if key.startswith(("evidence type", "level", "loe", "quality")):
+                found.setdefault("loe", f"type {value}" if key.startswith("evidence type") else value)
+            elif re.fullmatch(r"[A-E]|I|[12][A-D]", value, re.I) and not key.startswith("rating"):
+                found.setdefault("grade", value.upper())
+            else:
+                found.setdefault("strength_label", value[:1].upper() + value[1:])
+            continue
         line = STRENGTH_LINE.match(cell.strip())
         if line:
             found.setdefault("strength_word", line.group("word").lower())
@@ -311,3 +322,11 @@ STRENGTH_LINE = re.compile(
 # a strength bracket that opens a sentence belongs to the sentence before it:
 # "… is considered. (Grade: weak recommendation; moderate-quality evidence.) ACP recommends …"
 LEADING_STRENGTH_BRACKET = re.compile(r"^\s*[(\[][^()\[\]]{1,120}[)\]]\.?")
+
+# a labelled strength on the line after its statement: "Rating: Consensus",
+# "Recommendation Category: A", "Evidence Type: 4", "Grade: B"
+LABELLED_STRENGTH = re.compile(
+    r"^(?P<key>Rating|Grade|Strength(?:\s+of\s+recommendation)?|Recommendation\s+(?:category|grade|strength)|"
+    r"Evidence\s+type|Level\s+of\s+evidence|LOE|Quality\s+of\s+evidence)\s*:\s*(?P<value>[A-Za-z0-9][\w +-]{0,39})$",
+    re.I,
+)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .classify import (
     CUE,
     INSUFFICIENT,
+    LABELLED_STRENGTH,
     STRENGTH_LINE,
     ends_with_strength,
     explicit_strength,
@@ -298,6 +299,12 @@ def segment(text: str) -> list[Unit]:
                 colon_owner.end = line_end
                 continue
             colon_owner = None
+        if (STRENGTH_LINE.match(stripped) or LABELLED_STRENGTH.match(stripped)) and units and text[
+            units[-1].start : units[-1].end
+        ].strip():
+            units[-1].strength_cells.append(stripped)  # the statement above is graded by this line
+            current = None
+            continue
         heading = _HEADING.match(body)
         taken = 0 if heading else _heading_lines(lines, n)
         if not (heading or taken) and _REC_TABLE_CAPTION.match(stripped):
@@ -331,10 +338,6 @@ def segment(text: str) -> list[Unit]:
             summary = None
         if _COLUMN_HEADER.match(stripped):
             current, in_table = None, False
-            continue
-        if STRENGTH_LINE.match(stripped) and units and text[units[-1].start : units[-1].end].strip():
-            units[-1].strength_cells.append(stripped)  # the statement above is graded by this line
-            current = None
             continue
         if _REFERENCE_NUMBER.match(stripped):
             current = None  # a reference or record number on its own line ends a statement

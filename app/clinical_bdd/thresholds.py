@@ -279,6 +279,9 @@ def is_measure_name(text: str) -> bool:
     return any(p.fullmatch(text) for p, _, _ in _MEASURES)
 
 
+_NOT_AGE = re.compile(r"\b(?P<what>duration|life\s+expectancy)\s+(?:of\s+)?(?:\w+\s+){0,2}?$", re.I)
+
+
 def _measure_right_after(after: str) -> tuple[str, str] | None:
     """A measure named straight after its cut-off: "a 10% or greater 10-year CVD
     risk" (the nearest name before it may belong to another cut-off)."""
@@ -313,8 +316,15 @@ def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Thr
         if goal:
             side = goal.group("dir").lower()
             t.measure, t.column = f"{t.measure} {side} goal", f"{t.column}_{side}_goal"
-        if t.measure == "age" and re.search(r"\bduration\s+(?:of\s+)?(?:\w+\s+){0,2}?$", before):
-            t.measure, t.column = "duration", "duration"  # "type 1 diabetes with duration of ≥5 years"
+        not_age = _NOT_AGE.search(before) if t.measure == "age" else None
+        if not_age:
+            # "duration of ≥5 years", "a life expectancy of at least 10 years": not the patient's age
+            name = re.sub(r"\s+", " ", not_age.group("what").lower())
+            t.measure, t.column = name, name.replace(" ", "_")
+        elif t.measure == "age" and re.search(r"\bfor\s+$", before):
+            t.kind = "caveat"  # "take aspirin daily for at least 10 years": how long, not who
+            caveats.append(t)
+            continue
         named_after = _measure_right_after(after)
         if named_after and named_after[0] != t.measure and t.kind != "target":
             t.measure, t.column = named_after

@@ -373,3 +373,30 @@ def test_a_numbered_statement_after_a_bullet_keeps_its_number_and_grade():
     assert set(recs) == {"4.1a", "4.1b", "4.2"}
     assert recs["4.1a"].grade == "B" and recs["4.2"].grade == "A" and recs["4.1b"].grade is None
     assert cutoffs(recs["4.1a"]) == [("duration", ">=", "10", "years")]  # not an age
+
+
+# -- found after held-out set 3 was measured ----------------------------------
+
+
+def test_life_expectancy_and_how_long_are_not_the_patients_age():
+    (rec,) = formal(
+        "Recommendations\n5.1In adults aged 50 to 59 years who have a life expectancy of at least 10 years, a statin "
+        "is recommended when they are willing to take it daily for at least 10 years. B\n"
+    ).values()
+    assert ("age", "between", "50-59", "years") in cutoffs(rec)
+    assert ("life expectancy", ">=", "10", "years") in cutoffs(rec)
+    assert ("age", ">=", "10", "years") not in cutoffs(rec)
+
+
+def test_a_labelled_rating_or_category_line_grades_the_statement_above():
+    text = (
+        "Goal for adults with gout\n\n"
+        "A serum urate goal of <6 mg/dL is recommended for individuals with gout.\n\n"
+        "Rating: Consensus\n\n"
+        "Before starting allopurinol, clinicians should test for HLA-B*58:01 in people of high-risk ancestry.\n"
+        "Recommendation Category: B\n"
+        "Evidence Type: 3\n"
+    )
+    first, second = extract(text)
+    assert first.strength == "Consensus" and first.grade is None
+    assert second.grade == "B" and second.level_of_evidence == "type 3"
