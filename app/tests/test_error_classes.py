@@ -400,3 +400,11 @@ def test_a_labelled_rating_or_category_line_grades_the_statement_above():
     first, second = extract(text)
     assert first.strength == "Consensus" and first.grade is None
     assert second.grade == "B" and second.level_of_evidence == "type 3"
+
+
+def test_note_that_x_should_not_be_used_is_a_negative_recommendation():
+    recs = extract(
+        "Encourage people to eat less salt. Note that salt substitutes with potassium should not be used by people "
+        "with kidney disease. [2010]\n"
+    )
+    assert [r.negated for r in recs] == [False, True]
