@@ -218,7 +218,7 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
     def has_threshold(s: str) -> bool:
         return marker in s
 
-    head = tidy(re.sub(r"\s*(?:aged|ages|between|of)?\s*" + marker + r"(?:\s+of\s+age)?", "", head))
+    head = tidy(re.sub(r"\s*(?:aged|ages|age|between|of)?\s*" + marker + r"(?:\s+of\s+age)?", "", head))
 
     def restore(items: list[str]) -> list[str]:
         out = []

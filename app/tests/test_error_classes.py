@@ -408,3 +408,12 @@ def test_note_that_x_should_not_be_used_is_a_negative_recommendation():
         "with kidney disease. [2010]\n"
     )
     assert [r.negated for r in recs] == [False, True]
+
+
+def test_population_adults_age_n_years_or_older_is_adults():
+    recs, _ = _rows(
+        "Age Range | Recommendation |\n---|---|\n"
+        "Adults age 80 years or older | The current evidence is insufficient to assess the balance of benefits and "
+        "harms of starting a bile acid binder in adults age 80 years or older. |\n"
+    )
+    assert [(r["population"], r["polarity"]) for r in recs] == [("adults", "insufficient_evidence")]
