@@ -132,11 +132,26 @@ def _candidates(pattern: re.Pattern, text: str, plain: set[str]) -> bool:
     )
 
 
+# ACC/AHA COR and LOE on a line of their own above the numbered statement
+# ("1 A" / "1. In adults …"): one line, as the table reads ("1 A 1. In adults …");
+# alone, the same "1 A" on several pages would be taken for a running header
+_COR_LOE_ABOVE = re.compile(
+    r"(?m)^[ \t]*((?:1|2a|2b|3|I|IIa|IIb|III)[ \t]+(?:A|B-R|B-NR|C-LD|C-EO|B|C))[ \t]*\r?\n(?=[ \t]*\d{1,2}\.[ \t]+\S)"
+)
+
+
+def _join_cor_loe(m: re.Match, index: list[int]):
+    cells = m.group(1)
+    return cells + " ", index[m.start(1) : m.end(1)] + [index[m.end(1)]]
+
+
 def before_clean(content: str) -> Cleaned:
     """The repairs that must come before the clean stage: a grade glued to the
     next statement's number ("). E9.24 In") would otherwise lose that number
-    to the footnote-marker rule ("E9." + "24")."""
+    to the footnote-marker rule ("E9." + "24"); COR and LOE alone on a line
+    would be taken for a repeated header."""
     text, index = _rewrite(content, list(range(len(content))), _GLUED_GRADE, _break_after_grade)
+    text, index = _rewrite(text, index, _COR_LOE_ABOVE, _join_cor_loe)
     return Cleaned(text, index)
 
 

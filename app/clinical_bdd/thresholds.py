@@ -73,7 +73,8 @@ _MEASURES: list[tuple[re.Pattern, str, str]] = [
     (re.compile(r"\bfasting\s+(?:plasma\s+)?glucose\b|\bFPG\b", re.I), "fasting plasma glucose", "FPG"),
     (re.compile(r"\bglucose\b", re.I), "glucose", "glucose"),
     (re.compile(r"\b(?:10-year\s+)?ASCVD\s+risk\b", re.I), "10-year ASCVD risk", "ASCVD_risk"),
-    (re.compile(r"\b10-year\s+(?:(?:cardiovascular|CVD)(?:\s+disease)?\s+)?risk\b", re.I), "10-year CVD risk", "CVD_risk"),
+    # "10-year cardiovascular disease (CVD) risk": the abbreviation in brackets is part of the name
+    (re.compile(r"\b10-year\s+(?:(?:cardiovascular|CVD)(?:\s+disease)?\s+(?:\([A-Z]{2,6}\)\s+)?)?risk\b", re.I), "10-year CVD risk", "CVD_risk"),
     (re.compile(r"\b(?:LVEF|ejection\s+fraction|EF)\b", re.I), "LVEF", "LVEF"),
     (re.compile(r"\bheart\s+rate\b|\bresting\s+HR\b", re.I), "heart rate", "heart_rate"),
     (re.compile(r"\bpotassium\b|\bK\+", re.I), "serum potassium", "potassium"),
@@ -182,12 +183,12 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
             unit = nxt.group(1) if nxt else None
         found.append((m.start(), m.end(), _CMP_SYMBOL[m.group("cmp")], m.group("num"), _norm_unit(unit)))
     for m in _T_WORDS.finditer(text):
-        if not m.group("unit") and re.match(r"\s+[a-z]{3,}", text[m.end() :]):
+        if not m.group("unit") and re.match(r"\s+[a-z]{3,}", text[m.end() :], re.I):
             continue  # "at least 1 minute", "no more than 2 standard drinks": not a measurement
         found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _T_SUFFIX.finditer(text):
-        if not m.group("unit") and re.match(r"\s+[a-z]{3,}", text[m.end() :]):
-            continue  # "1 or more risk factors": a count, not a measurement
+        if not m.group("unit") and re.match(r"\s+(?:of\s+(?:these|those|the)\s+)?[a-z]{3,}", text[m.end() :], re.I):
+            continue  # "1 or more risk factors", "1 or more CVD risk factors": a count, not a measurement
         found.append((m.start(), m.end(), _CMP_SUFFIX[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _TO_LESS_THAN.finditer(text):
         found.append((m.start("lo"), m.end("lo") + 1, ">=", m.group("lo"), "%"))
@@ -278,6 +279,20 @@ def is_measure_name(text: str) -> bool:
     return any(p.fullmatch(text) for p, _, _ in _MEASURES)
 
 
+_NOT_AGE = re.compile(r"\b(?P<what>duration|life\s+expectancy)\s+(?:of\s+)?(?:\w+\s+){0,2}?$", re.I)
+
+
+def _measure_right_after(after: str) -> tuple[str, str] | None:
+    """A measure named straight after its cut-off: "a 10% or greater 10-year CVD
+    risk" (the nearest name before it may belong to another cut-off)."""
+    m = re.match(r"\s+(?:estimated\s+)?", after)
+    rest = after[m.end() :] if m else ""
+    for pattern, name, column in _MEASURES:
+        if column != "age" and pattern.match(rest):
+            return name, column
+    return None
+
+
 def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Threshold]]:
     """Direction, alternates and applicability of the thresholds of one
     statement: returns (thresholds the scenario tests, caveats)."""
@@ -301,6 +316,18 @@ def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Thr
         if goal:
             side = goal.group("dir").lower()
             t.measure, t.column = f"{t.measure} {side} goal", f"{t.column}_{side}_goal"
+        not_age = _NOT_AGE.search(before) if t.measure == "age" else None
+        if not_age:
+            # "duration of ≥5 years", "a life expectancy of at least 10 years": not the patient's age
+            name = re.sub(r"\s+", " ", not_age.group("what").lower())
+            t.measure, t.column = name, name.replace(" ", "_")
+        elif t.measure == "age" and re.search(r"\bfor\s+$", before):
+            t.kind = "caveat"  # "take aspirin daily for at least 10 years": how long, not who
+            caveats.append(t)
+            continue
+        named_after = _measure_right_after(after)
+        if named_after and named_after[0] != t.measure and t.kind != "target":
+            t.measure, t.column = named_after
         falls = _FALLS_BY.search(before)
         if falls and t.measure != "value":
             noun = falls.group("verb").lower().rstrip("s")
