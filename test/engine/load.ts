@@ -143,13 +143,7 @@ export class SteadyLoad {
     private overHttp2(req: LoadRequest): Promise<Outcome> {
         const timeoutMs = this.options.timeoutMs ?? 15_000;
         return new Promise((resolve) => {
-            let settled = false;
-            const finish = (value: Outcome): void => {
-                if (!settled) {
-                    settled = true;
-                    resolve(value);
-                }
-            };
+            const finish = once(resolve);
             let stream: http2.ClientHttp2Stream;
             try {
                 stream = this.connection().request({ ":method": req.method, ":path": req.path, ...(req.headers ?? {}) });
@@ -179,13 +173,7 @@ export class SteadyLoad {
         const body = req.body === undefined ? undefined : Buffer.from(req.body);
         let useOfSocket = 0;
         return new Promise((resolve) => {
-            let settled = false;
-            const finish = (value: Outcome): void => {
-                if (!settled) {
-                    settled = true;
-                    resolve(value);
-                }
-            };
+            const finish = once(resolve);
             const r = https.request(
                 `${this.options.baseUrl}${req.path}`,
                 {
@@ -216,6 +204,17 @@ export class SteadyLoad {
             r.end(body);
         });
     }
+}
+
+/** A resolver that takes the first outcome only: a stream or request reports its end more than once. */
+function once(resolve: (value: Outcome) => void): (value: Outcome) => void {
+    let settled = false;
+    return (value) => {
+        if (!settled) {
+            settled = true;
+            resolve(value);
+        }
+    };
 }
 
 const socketUses = new WeakMap<object, number>();
