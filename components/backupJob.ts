@@ -5,6 +5,7 @@ import { dataVolume } from "./dataVolume";
 import { DockerPlacement, runOnDocker } from "./dockerContainer";
 import { buildLocalImage } from "./localImage";
 import { BackupSettings } from "./settings";
+import { backupAlias } from "./topology";
 import { Limits, Workload } from "./workload";
 
 /** Where the job finds things inside its container (backup/backup.sh reads them from the environment). */
@@ -104,7 +105,7 @@ export function backupWorkload(
             intervalSeconds: 60,
             startPeriodSeconds: 180,
         },
-        aliases: ["backup"],
+        aliases: [backupAlias],
         volumes: [
             { volumeName: args.grafanaVolumeName, containerPath: p.grafanaData, readOnly: true },
             // Read-write only so the job can delete the snapshot it asked Prometheus for.

@@ -31,67 +31,6 @@ swarm_services() {
     docker service inspect -f '{{index .Spec.Labels "clinicalbdd.service"}} {{.Spec.Name}}' $names | sort
 }
 
-# status: every service with its running/desired tasks and its last update; a problem (and
-# its service, in problem_services) for each task that should run and does not (Swarm calls a
-# task with a healthcheck Running only once it is healthy), a service scaled to 0, or an
-# update that rolled back or paused. Adds to the caller's $problems.
-problem_services=""
-swarm_status() {
-    local label name mode replicas update line bad lines
-    declare -A tasks=() modes=()
-    lines=$(swarm_services)
-    while read -r name mode replicas; do
-        tasks[$name]=${replicas%% *}
-        modes[$name]=$mode
-    done < <(docker service ls --filter "label=clinicalbdd.stack=$stack" --format '{{.Name}} {{.Mode}} {{.Replicas}}')
-    printf '\nServices (Swarm)\n  %-18s %-44s %-7s %s\n' SERVICE "SWARM SERVICE" TASKS "LAST UPDATE"
-    while read -r label name; do
-        [ -n "$name" ] || continue
-        update=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{else}}-{{end}}' "$name")
-        replicas=${tasks[$name]:-?/?}
-        printf '  %-18s %-44s %-7s %s\n' "$label" "$name" "$replicas" "$update"
-        bad=0
-        case $update in
-            rollback_* | paused)
-                printf '    ! update %s: %s\n' "$update" "$(docker service inspect -f '{{.UpdateStatus.Message}}' "$name")"
-                bad=1 ;;
-        esac
-        if [ "${modes[$name]:-}" = replicated ] && [ "${replicas#*/}" = 0 ]; then
-            printf '    ! scaled to 0 tasks (a restore stopped by SIGKILL?): docker service scale %s=1\n' "$name"
-            bad=1
-        elif [ "${replicas%/*}" != "${replicas#*/}" ]; then
-            printf '    ! %s of %s tasks running\n' "${replicas%/*}" "${replicas#*/}"
-            bad=1
-        fi
-        while IFS=$'\t' read -r line; do
-            printf '    ! task %s\n' "$line"
-            bad=1
-        done < <(docker service ps "$name" --no-trunc --filter desired-state=running --format '{{.Name}}\t{{.CurrentState}}\t{{.Error}}' |
-            awk -F'\t' '$2 !~ /^Running/ { print $1 " is " $2 (($3 == "") ? "" : ": " $3) }')
-        if [ "$bad" = 1 ]; then
-            problems=$((problems + 1))
-            problem_services+="${problem_services:+, }$label"
-        fi
-    done <<<"$lines"
-}
-
-# logs: every task's lines (on every node, and tasks already replaced), in time order, per service.
-swarm_logs() {
-    local service=$1 since=$2 follow=$3 label name lines
-    if [ "$follow" = 1 ]; then
-        [ -n "$service" ] || usage_error "--follow needs one service"
-        name=$(swarm_service "$service")
-        exec docker service logs --timestamps --since "$since" --follow "$name"
-    fi
-    lines=$(swarm_services "$service")
-    while read -r label name; do
-        printf '==> %s (since %s, every task) <==\n' "$name" "$since"
-        # A task that never ran (never scheduled) has no log: the rest are still shown.
-        docker service logs --timestamps --since "$since" "$name" 2>&1 | sort -s -k1,1 ||
-            say "some of $name's task logs could not be read (above); the others are shown" >&2
-    done <<<"$lines"
-}
-
 # What a rolling restart of one service costs, from its update config and published ports.
 swarm_describe_roll() {
     local label=$1 name=$2 order monitor ports

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The operator's verbs (npm run <verb> -- <args>): status, logs, restart, stop, scale,
+# The operator's verbs not yet moved to the TypeScript CLI (cli/main.ts, which runs this
+# file for them with the same command line, and prints --help): restart, stop, scale,
 # renew-cert, rotate-grafana-password, backup, restore; deploy is scripts/deploy.sh.
 # Containers (one host) and services (Swarm) are found by their labels
 # clinicalbdd.stack=<stack> and clinicalbdd.service=<service>. The stack is on Swarm when
 # this engine is a Swarm manager with services of the stack (no Pulumi CLI needed to tell).
-# The verbs live beside this file: ops-inspect.sh (status, logs), ops-restart.sh,
+# The verbs live beside this file: ops-restart.sh,
 # ops-pulumi.sh (stop, scale, renew-cert, rotate-grafana-password), ops-restore.sh (backup,
 # restore) and ops-swarm.sh (the Swarm halves).
 # Global options, anywhere on the line:
@@ -27,33 +28,6 @@ health_wait_seconds=${OPS_HEALTH_WAIT_SECONDS:-180}
 say() { printf '%s: %s\n' "$verb" "$*"; }
 fail() { printf '%s: %s\n' "${verb:-ops}" "$*" >&2; exit 1; }
 usage_error() { printf '%s: %s\n  (npm run ops -- --help lists the verbs)\n' "${verb:-ops}" "$1" >&2; exit 2; }
-
-usage() {
-    cat <<'EOF'
-usage: npm run <verb> -- [args] [--stack NAME] [--dry-run] [--yes]
-  status                          stack outputs, every container's (Swarm: service's) health, the endpoints
-  logs [service] [--since D] [--follow]
-                                  container logs (D: 10m, 2h, 2024-01-01T00:00:00; default 1h);
-                                  Swarm: every task's, from every node (docker service logs)
-  restart [service] [--hard|--reload]
-                                  docker restart, one container at a time, each healthy before the next;
-                                  nginx is reloaded gracefully (SIGHUP, no connection dropped) unless --hard;
-                                  --reload: SIGHUP for prometheus, alertmanager, blackbox-exporter too;
-                                  Swarm: a rolling update (docker service update --force), waited for;
-                                  no --hard or --reload there (tasks are replaced, never signalled)
-  stop [--delete-data]            pulumi destroy; data volumes are kept unless --delete-data
-  scale N                         replicas = N (1-20), then pulumi up
-  renew-cert                      a new key and certificate now (tlsRotation + 1), then pulumi up
-  rotate-grafana-password         a new Grafana admin password (grafanaPasswordRotation + 1), then pulumi up
-  backup                          a backup of Grafana and Prometheus now (Swarm: run it on the data node)
-  restore <archive|latest> [--service grafana|prometheus]
-                                  verify an archive's checksum, stop the service and the backup job
-                                  (Swarm: scale both to 0, on the data node), restore in a one-shot
-                                  container, start both again (on any failure too)
-services: app nginx prometheus alertmanager grafana node-exporter cadvisor nginx-exporter blackbox-exporter backup
-          edge (Swarm only: the TCP proxy holding 80/443 in front of nginx)
-EOF
-}
 
 # A command that changes something: shown, then run (or only shown with --dry-run).
 run() {
@@ -222,8 +196,6 @@ guard() {
     trap 'on_signal 129' HUP
 }
 
-# shellcheck source=scripts/ops-inspect.sh
-source scripts/ops-inspect.sh
 # shellcheck source=scripts/ops-restart.sh
 source scripts/ops-restart.sh
 # shellcheck source=scripts/ops-pulumi.sh
@@ -242,14 +214,11 @@ while [ $# -gt 0 ]; do
         --yes | -y) yes=1; shift ;;
         --stack) [ $# -ge 2 ] || usage_error "--stack needs a name"; stack=$2; shift 2 ;;
         --stack=*) stack=${1#--stack=}; shift ;;
-        -h | --help) usage; exit 0 ;;
         *) if [ -z "$verb" ]; then verb=$1; else args+=("$1"); fi; shift ;;
     esac
 done
 [ -n "$verb" ] || usage_error "which verb?"
 case $verb in
-    status) verb_status "${args[@]}" ;;
-    logs) verb_logs "${args[@]}" ;;
     restart) verb_restart "${args[@]}" ;;
     stop) verb_stop "${args[@]}" ;;
     scale) verb_scale "${args[@]}" ;;

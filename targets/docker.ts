@@ -20,12 +20,13 @@ import { dockerScrapeTargets, dockerTopology as t } from "../components/topology
 import { publicUrls } from "../components/urls";
 import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "./sharedFiles";
 import { StackOutputs } from "./stackOutputs";
+import { stackLabel } from "../components/workload";
 
 export function deployOnDocker(settings: Settings, secrets: SecretSettings): StackOutputs {
     const volumePrefix = `${settings.project}-${pulumi.getStack()}`;
 
     // The operator's verbs (scripts/ops.sh) find the stack's containers by these labels.
-    const stackLabels = { "clinicalbdd.stack": pulumi.getStack() };
+    const stackLabels = { [stackLabel]: pulumi.getStack() };
     const network = new PlatformNetwork("platform", { labels: stackLabels });
     const placement = { networkName: network.name, logs: settings.logs, labels: stackLabels };
 

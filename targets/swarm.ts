@@ -27,7 +27,7 @@ import { SecretSettings, Settings } from "../components/settings";
 import { runOnSwarm, SwarmPlacement, SwarmRunOptions } from "../components/swarm/swarmService";
 import { dockerTopology as t, edgeTopology, swarmScrapeTargets } from "../components/topology";
 import { publicUrls } from "../components/urls";
-import { WorkloadFile } from "../components/workload";
+import { stackLabel, WorkloadFile } from "../components/workload";
 import { createHash } from "crypto";
 import * as path from "path";
 import { alertmanagerConfig, frontDoorCertificate, frontDoorNginxConf } from "./sharedFiles";
@@ -48,9 +48,9 @@ export function deployOnSwarm(settings: Settings, secrets: SecretSettings): Stac
     const stack = pulumi.getStack();
     const volumePrefix = `${settings.project}-${stack}`;
     const parent = new SwarmStack("platform");
-    const labels = { "clinicalbdd.stack": stack };
+    const labels = { [stackLabel]: stack };
     // Attachable, so the operator's one-shot containers (restore) can join it.
-    const network = new docker.Network("platform-overlay", { driver: "overlay", attachable: true, labels: [{ label: "clinicalbdd.stack", value: stack }] }, { parent });
+    const network = new docker.Network("platform-overlay", { driver: "overlay", attachable: true, labels: [{ label: stackLabel, value: stack }] }, { parent });
     const placement: SwarmPlacement = { networkId: network.id, logs: settings.logs, stack, labels };
     const run = (name: string, workload: Parameters<typeof runOnSwarm>[1], how: SwarmRunOptions) => runOnSwarm(name, workload, placement, how, { parent });
     // One data node: stop-first, because two Prometheus cannot share one TSDB.

@@ -1,0 +1,236 @@
+/**
+ * The Docker Engine API as the verbs need it, found by the clinicalbdd.stack and
+ * clinicalbdd.service labels: an interface the verbs call (a recording double in the tests)
+ * and its dockerode implementation. The engine is DOCKER_HOST's (unix, tcp or ssh), as the
+ * docker CLI's.
+ */
+import Docker from "dockerode";
+import { Writable } from "stream";
+import { serviceLabel, stackLabel } from "./platformFacts";
+
+/** One container of the stack, as `docker ps -a` lists it. */
+export interface StackContainer {
+    readonly service: string;
+    readonly name: string;
+    /** running, exited, … */
+    readonly state: string;
+    /** e.g. "Up 2 hours (healthy)" */
+    readonly status: string;
+}
+
+/** One Swarm service of the stack. */
+export interface StackService {
+    readonly label: string;
+    readonly name: string;
+    readonly mode: "replicated" | "global";
+    readonly running: number;
+    readonly desired: number;
+    /** UpdateStatus.State, or "-" when the service was never updated. */
+    readonly updateState: string;
+    readonly updateMessage: string;
+    readonly updateStartedAt?: string;
+    /** start-first or stop-first */
+    readonly order: string;
+    readonly monitorNs: number;
+    /** Ports published in host mode. */
+    readonly hostPorts: readonly number[];
+}
+
+/** A task that should run, with its state (Swarm calls a task with a healthcheck running once it is healthy). */
+export interface StackTask {
+    readonly name: string;
+    readonly state: string;
+    readonly since: string;
+    readonly error: string;
+}
+
+export interface LogOptions {
+    /** Unix seconds. */
+    readonly since: number;
+    readonly follow: boolean;
+}
+
+export interface SwarmRole {
+    /** inactive, active, pending, … */
+    readonly state: string;
+    readonly manager: boolean;
+}
+
+export interface Engine {
+    /** Throws when no engine answers. */
+    ping(): Promise<void>;
+    swarmRole(): Promise<SwarmRole>;
+    /** The stack's containers (of one service if given), sorted by service then name. */
+    containers(stack: string, service?: string): Promise<StackContainer[]>;
+    /** healthy, unhealthy, starting (its healthcheck), else its state; "missing" when gone. */
+    health(container: string): Promise<string>;
+    restart(container: string): Promise<void>;
+    kill(container: string, signal: string): Promise<void>;
+    /** The container's processes: pid and command line. */
+    processes(container: string): Promise<{ pid: string; args: string }[]>;
+    /** The container's log lines (stdout and stderr), written to `to` as they come. */
+    logs(container: string, opts: LogOptions, to: (chunk: string) => void): Promise<void>;
+    /** The stack's Swarm services (of one label if given), sorted by label. */
+    services(stack: string, label?: string): Promise<StackService[]>;
+    service(name: string): Promise<StackService>;
+    tasks(service: string): Promise<StackTask[]>;
+    serviceLogs(service: string, opts: LogOptions, to: (chunk: string) => void): Promise<void>;
+    /** docker service update --force: a new ForceUpdate, every task replaced by the service's update config. */
+    forceUpdate(service: string): Promise<void>;
+}
+
+/** Splits the engine's multiplexed log stream (8-byte frame headers) into text; a TTY's stream is raw. */
+export function demux(buffer: Buffer): string {
+    let text = "";
+    let at = 0;
+    while (at + 8 <= buffer.length && buffer[at] <= 2 && buffer[at + 1] === 0 && buffer[at + 2] === 0 && buffer[at + 3] === 0) {
+        const size = buffer.readUInt32BE(at + 4);
+        text += buffer.subarray(at + 8, at + 8 + size).toString("utf8");
+        at += 8 + size;
+    }
+    return at === 0 ? buffer.toString("utf8") : text + buffer.subarray(at).toString("utf8");
+}
+
+const byServiceThenName = (a: StackContainer, b: StackContainer) => (a.service + " " + a.name < b.service + " " + b.name ? -1 : 1);
+
+export class DockerEngine implements Engine {
+    readonly docker: Docker;
+
+    constructor(docker: Docker = new Docker()) {
+        this.docker = docker;
+    }
+
+    async ping(): Promise<void> {
+        await this.docker.ping();
+    }
+
+    async swarmRole(): Promise<SwarmRole> {
+        const info = (await this.docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+        return { state: info.Swarm?.LocalNodeState ?? "inactive", manager: info.Swarm?.ControlAvailable === true };
+    }
+
+    async containers(stack: string, service?: string): Promise<StackContainer[]> {
+        const label = [`${stackLabel}=${stack}`, ...(service ? [`${serviceLabel}=${service}`] : [])];
+        const list = await this.docker.listContainers({ all: true, filters: { label } });
+        return list
+            .map((c) => ({ service: c.Labels[serviceLabel] ?? "", name: (c.Names[0] ?? c.Id).replace(/^\//, ""), state: c.State, status: c.Status }))
+            .sort(byServiceThenName);
+    }
+
+    async health(container: string): Promise<string> {
+        try {
+            const state = (await this.docker.getContainer(container).inspect()).State;
+            return state.Health?.Status ?? state.Status;
+        } catch {
+            return "missing";
+        }
+    }
+
+    async restart(container: string): Promise<void> {
+        await this.docker.getContainer(container).restart();
+    }
+
+    async kill(container: string, signal: string): Promise<void> {
+        await this.docker.getContainer(container).kill({ signal });
+    }
+
+    async processes(container: string): Promise<{ pid: string; args: string }[]> {
+        const top = (await this.docker.getContainer(container).top({ ps_args: "-o pid,args" })) as { Titles: string[]; Processes: string[][] };
+        const pid = top.Titles.indexOf("PID");
+        const args = top.Titles.findIndex((t) => t === "COMMAND" || t === "ARGS" || t === "CMD");
+        return top.Processes.map((p) => ({ pid: p[pid], args: p[args] ?? "" }));
+    }
+
+    async logs(container: string, opts: LogOptions, to: (chunk: string) => void): Promise<void> {
+        const c = this.docker.getContainer(container);
+        if (!opts.follow) {
+            const buffer = (await c.logs({ stdout: true, stderr: true, timestamps: true, since: opts.since, follow: false })) as unknown as Buffer;
+            to(demux(Buffer.from(buffer)));
+            return;
+        }
+        const stream = await c.logs({ stdout: true, stderr: true, timestamps: true, since: opts.since, follow: true });
+        await this.pipeMultiplexed(stream, to);
+    }
+
+    private pipeMultiplexed(stream: NodeJS.ReadableStream, to: (chunk: string) => void): Promise<void> {
+        const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (to(chunk.toString("utf8")), done()) });
+        this.docker.modem.demuxStream(stream, sink, sink);
+        return new Promise((resolve, reject) => {
+            stream.on("end", resolve);
+            stream.on("error", reject);
+        });
+    }
+
+    async services(stack: string, label?: string): Promise<StackService[]> {
+        const filters = { label: [`${stackLabel}=${stack}`, ...(label ? [`${serviceLabel}=${label}`] : [])] };
+        const list = await this.docker.listServices({ filters, status: true } as Docker.ServiceListOptions);
+        return list.map((s) => toStackService(s)).sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+    }
+
+    async service(name: string): Promise<StackService> {
+        const inspected = await this.docker.getService(name).inspect();
+        const [listed] = await this.docker.listServices({ filters: { id: [inspected.ID] }, status: true } as Docker.ServiceListOptions);
+        return toStackService(listed ?? inspected);
+    }
+
+    async tasks(service: string): Promise<StackTask[]> {
+        const list = (await this.docker.listTasks({ filters: { service: [service], "desired-state": ["running"] } })) as {
+            Slot?: number;
+            NodeID?: string;
+            Status?: { State?: string; Timestamp?: string; Err?: string };
+        }[];
+        return list.map((t) => ({
+            name: `${service}.${t.Slot ?? t.NodeID ?? "?"}`,
+            state: t.Status?.State ?? "unknown",
+            since: t.Status?.Timestamp ?? "",
+            error: t.Status?.Err ?? "",
+        }));
+    }
+
+    async serviceLogs(service: string, opts: LogOptions, to: (chunk: string) => void): Promise<void> {
+        const s = this.docker.getService(service);
+        const result = (await s.logs({ stdout: true, stderr: true, timestamps: true, since: opts.since, follow: opts.follow, details: false })) as unknown;
+        if (Buffer.isBuffer(result)) {
+            to(demux(result));
+            return;
+        }
+        await this.pipeMultiplexed(result as NodeJS.ReadableStream, to);
+    }
+
+    async forceUpdate(service: string): Promise<void> {
+        const s = this.docker.getService(service);
+        const current = await s.inspect();
+        const spec = current.Spec;
+        spec.TaskTemplate = { ...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate?.ForceUpdate ?? 0) + 1 };
+        await s.update({ ...spec, version: current.Version.Index });
+    }
+}
+
+interface ServiceShape {
+    Spec?: {
+        Name?: string;
+        Labels?: Record<string, string>;
+        Mode?: { Replicated?: { Replicas?: number }; Global?: object };
+        UpdateConfig?: { Order?: string; Monitor?: number };
+    };
+    Endpoint?: { Ports?: { PublishMode?: string; PublishedPort?: number }[] };
+    UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
+    ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number };
+}
+
+function toStackService(raw: unknown): StackService {
+    const s = raw as ServiceShape;
+    return {
+        label: s.Spec?.Labels?.[serviceLabel] ?? "",
+        name: s.Spec?.Name ?? "",
+        mode: s.Spec?.Mode?.Global ? "global" : "replicated",
+        running: s.ServiceStatus?.RunningTasks ?? 0,
+        desired: s.ServiceStatus?.DesiredTasks ?? s.Spec?.Mode?.Replicated?.Replicas ?? 0,
+        updateState: s.UpdateStatus?.State ?? "-",
+        updateMessage: s.UpdateStatus?.Message ?? "",
+        updateStartedAt: s.UpdateStatus?.StartedAt,
+        order: s.Spec?.UpdateConfig?.Order ?? "stop-first",
+        monitorNs: s.Spec?.UpdateConfig?.Monitor ?? (s.Spec?.UpdateConfig ? 0 : 5_000_000_000),
+        hostPorts: (s.Endpoint?.Ports ?? []).filter((p) => p.PublishMode === "host").map((p) => p.PublishedPort ?? 0),
+    };
+}
