@@ -65,6 +65,7 @@ export interface Engine {
     /** healthy, unhealthy, starting (its healthcheck), else its state; "missing" when gone. */
     health(container: string): Promise<string>;
     restart(container: string): Promise<void>;
+    start(container: string): Promise<void>;
     kill(container: string, signal: string): Promise<void>;
     /** The container's processes: pid and command line. */
     processes(container: string): Promise<{ pid: string; args: string }[]>;
@@ -130,6 +131,10 @@ export class DockerEngine implements Engine {
         await this.docker.getContainer(container).restart();
     }
 
+    async start(container: string): Promise<void> {
+        await this.docker.getContainer(container).start();
+    }
+
     async kill(container: string, signal: string): Promise<void> {
         await this.docker.getContainer(container).kill({ signal });
     }
@@ -188,13 +193,34 @@ export class DockerEngine implements Engine {
     }
 
     async serviceLogs(service: string, opts: LogOptions, to: (chunk: string) => void): Promise<void> {
+        // As the docker CLI prints them: "<time> <service>.<slot>.<task>@<node>    | <line>",
+        // from the details (task and node ids) the engine adds to each line.
+        const [tasks, nodes] = await Promise.all([
+            this.docker.listTasks({ filters: { service: [service] } }) as Promise<{ ID: string; Slot?: number; NodeID?: string }[]>,
+            this.docker.listNodes().catch(() => []) as Promise<{ ID: string; Description?: { Hostname?: string } }[]>,
+        ]);
+        const slots = new Map(tasks.map((t) => [t.ID, t.Slot !== undefined ? String(t.Slot) : t.NodeID ?? "?"]));
+        const hosts = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
+        let partial = "";
+        const line = (text: string): string => {
+            const m = /^(\S+) (\S*) ?(.*)$/.exec(text);
+            if (!m) return text;
+            const details = Object.fromEntries(m[2].split(",").map((kv) => kv.split("=") as [string, string]));
+            const task = details["com.docker.swarm.task.id"];
+            if (!task) return text;
+            const node = details["com.docker.swarm.node.id"] ?? "";
+            return `${m[1]} ${service}.${slots.get(task) ?? "?"}.${task.slice(0, 12)}@${hosts.get(node) ?? node}    | ${m[3]}`;
+        };
+        const write = (chunk: string) => {
+            const lines = (partial + chunk).split("\n");
+            partial = lines.pop() ?? "";
+            if (lines.length > 0) to(lines.map((l) => `${line(l)}\n`).join(""));
+        };
         const s = this.docker.getService(service);
-        const result = (await s.logs({ stdout: true, stderr: true, timestamps: true, since: opts.since, follow: opts.follow, details: false })) as unknown;
-        if (Buffer.isBuffer(result)) {
-            to(demux(result));
-            return;
-        }
-        await this.pipeMultiplexed(result as NodeJS.ReadableStream, to);
+        const result = (await s.logs({ stdout: true, stderr: true, timestamps: true, since: opts.since, follow: opts.follow, details: true })) as unknown;
+        if (Buffer.isBuffer(result)) write(demux(result));
+        else await this.pipeMultiplexed(result as NodeJS.ReadableStream, write);
+        if (partial) to(`${line(partial)}\n`);
     }
 
     async forceUpdate(service: string): Promise<void> {

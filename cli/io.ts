@@ -33,6 +33,8 @@ export interface Context extends GlobalOptions {
     readonly io: Io;
     /** Seconds a container or task may take to turn healthy (OPS_HEALTH_WAIT_SECONDS, default 180). */
     readonly healthWaitSeconds: number;
+    /** How often waits look again, in ms (default 2000; the tests make it short). */
+    readonly pollMs?: number;
 }
 
 export const say = (ctx: Context, text: string): void => ctx.io.out(`${ctx.verb}: ${text}\n`);

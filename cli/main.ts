@@ -38,7 +38,7 @@ services: ${services.filter((s) => s !== edgeService).join(" ")}
 
 export const verbs = ["status", "logs", "restart", "stop", "scale", "renew-cert", "rotate-grafana-password", "backup", "restore"] as const;
 /** The verbs still in bash (scripts/ops.sh), run from there with the whole command line. */
-const bashVerbs = new Set(["restart", "stop", "scale", "renew-cert", "rotate-grafana-password", "backup", "restore", "deploy"]);
+const bashVerbs = new Set(["stop", "scale", "renew-cert", "rotate-grafana-password", "backup", "restore", "deploy"]);
 
 export interface CommandLine extends GlobalOptions {
     readonly help: boolean;
@@ -80,6 +80,11 @@ export async function runVerb(line: CommandLine, io: Io, env: NodeJS.ProcessEnv)
         case "logs": {
             const [{ logs }, { DockerEngine }] = await Promise.all([import("./logs"), import("./engine")]);
             await logs(ctx, line.args, new DockerEngine());
+            return 0;
+        }
+        case "restart": {
+            const [{ restart }, { DockerEngine }] = await Promise.all([import("./restart"), import("./engine")]);
+            await restart(ctx, line.args, new DockerEngine());
             return 0;
         }
         default:

@@ -98,7 +98,7 @@ export function swarmProblems(s: { name: string; mode: string; running: number; 
     if (s.mode === "replicated" && s.desired === 0) notes.push(`scaled to 0 tasks (a restore stopped by SIGKILL?): docker service scale ${s.name}=1`);
     else if (s.running !== s.desired) notes.push(`${s.running} of ${s.desired} tasks running`);
     for (const t of tasks) {
-        if (t.state !== "running") notes.push(`task ${t.name} is ${t.state}${t.since ? ` since ${t.since}` : ""}${t.error ? `: ${t.error}` : ""}`);
+        if (t.state !== "running") notes.push(`task ${t.name} is ${t.state.charAt(0).toUpperCase()}${t.state.slice(1)}${t.since ? ` since ${t.since}` : ""}${t.error ? `: ${t.error}` : ""}`);
     }
     return notes;
 }

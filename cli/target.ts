@@ -47,7 +47,7 @@ export const noContainer = (ctx: Context, service: string | undefined) =>
  * Waits until a container's healthcheck says healthy (or it runs, without one); false (with a
  * message) when it is unhealthy, exited, gone, or still starting after healthWaitSeconds.
  */
-export async function waitHealthy(ctx: Context, engine: Engine, name: string, pollMs = 2000): Promise<boolean> {
+export async function waitHealthy(ctx: Context, engine: Engine, name: string): Promise<boolean> {
     if (ctx.dryRun) {
         ctx.io.out(`would wait for ${name} to be healthy\n`);
         return true;
@@ -69,6 +69,6 @@ export async function waitHealthy(ctx: Context, engine: Engine, name: string, po
             return false;
         }
         ctx.io.out(`${ctx.verb}: waiting for ${name} (${state}, ${seconds()} s)\n`);
-        await sleep(pollMs);
+        await sleep(ctx.pollMs ?? 2000);
     }
 }

@@ -31,63 +31,6 @@ swarm_services() {
     docker service inspect -f '{{index .Spec.Labels "clinicalbdd.service"}} {{.Spec.Name}}' $names | sort
 }
 
-# What a rolling restart of one service costs, from its update config and published ports.
-swarm_describe_roll() {
-    local label=$1 name=$2 order monitor ports
-    read -r order monitor ports < <(docker service inspect -f '{{if .Spec.UpdateConfig}}{{.Spec.UpdateConfig.Order}} {{printf "%d" .Spec.UpdateConfig.Monitor}}{{else}}stop-first 5000000000{{end}} {{range .Endpoint.Ports}}{{if eq .PublishMode "host"}}{{.PublishedPort}},{{end}}{{end}}' "$name")
-    if [ "$order" = start-first ]; then
-        say "$label: each new task starts and turns healthy before its old one stops (start-first): no request is dropped"
-    elif [ -n "$ports" ]; then
-        say "$label: each task stops before its successor starts (stop-first: host ports ${ports%,} are its node's alone): connections to them on that node are refused for the seconds it restarts"
-    else
-        say "$label: each task stops before its successor starts (stop-first: one data volume, or one task per node): $label is down for the seconds it restarts (the front door is not affected)"
-    fi
-    say "$label: Swarm watches the new tasks for $((monitor / 1000000000)) s before it calls the update complete; a task failing meanwhile rolls the service back"
-}
-
-# A rolling restart of one service: `docker service update --force`, each task replaced in
-# turn by the service's own update config, waited for (until converged and watched for the
-# monitor period); fails on a rollback or after the monitor plus health_wait_seconds a task.
-swarm_roll() {
-    local label=$1 name=$2 started=$SECONDS monitor count limit rc=0
-    monitor=$(docker service inspect -f '{{if .Spec.UpdateConfig}}{{printf "%d" .Spec.UpdateConfig.Monitor}}{{else}}0{{end}}' "$name")
-    count=$(docker service ps "$name" --quiet --filter desired-state=running | wc -l)
-    [ "$count" -ge 1 ] || count=1
-    limit=$((monitor / 1000000000 + health_wait_seconds * count))
-    run timeout "$limit" docker service update --force --detach=false --quiet "$name" || rc=$?
-    if [ "$rc" = 124 ]; then
-        say "$name is still updating after $limit s: see docker service ps --no-trunc $name" >&2
-        return 1
-    elif [ "$rc" != 0 ]; then
-        say "$name did not converge (rolled back or paused, above): see docker service ps --no-trunc $name" >&2
-        return 1
-    fi
-    [ "$dry_run" = 1 ] || say "$label: $count task(s) of $name replaced one at a time, converged and watched, in $((SECONDS - started)) s"
-}
-
-# restart on Swarm: one service, or every service of the stack at once (each rolls its own
-# tasks one at a time), waited for.
-swarm_restart() {
-    local service=$1 label name lines total pids=() labels=() i failed=""
-    lines=$(swarm_services "$service")
-    total=$(printf '%s\n' "$lines" | wc -l)
-    while read -r label name; do swarm_describe_roll "$label" "$name"; done <<<"$lines"
-    if [ "$total" = 1 ]; then
-        read -r label name <<<"$lines"
-        swarm_roll "$label" "$name" || fail "$label is not restarted; retry with: npm run restart -- $label --stack $stack"
-        return
-    fi
-    say "restarting the $total services of stack $stack at once (each one task at a time)"
-    while read -r label name; do
-        swarm_roll "$label" "$name" &
-        pids+=("$!")
-        labels+=("$label")
-    done <<<"$lines"
-    for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${labels[$i]}"; done
-    [ -z "$failed" ] || fail "not restarted:$failed (above); retry each with: npm run restart -- <service> --stack $stack"
-    say "restarted $total services"
-}
-
 # The running task container of a service on this node (the backup job's, for backup):
 # the job is pinned to the data node, so run backup there.
 swarm_task_container() {

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # The operator's verbs not yet moved to the TypeScript CLI (cli/main.ts, which runs this
-# file for them with the same command line, and prints --help): restart, stop, scale,
+# file for them with the same command line, and prints --help): stop, scale,
 # renew-cert, rotate-grafana-password, backup, restore; deploy is scripts/deploy.sh.
 # Containers (one host) and services (Swarm) are found by their labels
 # clinicalbdd.stack=<stack> and clinicalbdd.service=<service>. The stack is on Swarm when
 # this engine is a Swarm manager with services of the stack (no Pulumi CLI needed to tell).
-# The verbs live beside this file: ops-restart.sh,
-# ops-pulumi.sh (stop, scale, renew-cert, rotate-grafana-password), ops-restore.sh (backup,
+# The verbs live beside this file: ops-pulumi.sh (stop, scale, renew-cert, rotate-grafana-password), ops-restore.sh (backup,
 # restore) and ops-swarm.sh (the Swarm halves).
 # Global options, anywhere on the line:
 #   --stack NAME   the Pulumi stack (default prod, or OPS_STACK)
@@ -196,8 +195,6 @@ guard() {
     trap 'on_signal 129' HUP
 }
 
-# shellcheck source=scripts/ops-restart.sh
-source scripts/ops-restart.sh
 # shellcheck source=scripts/ops-pulumi.sh
 source scripts/ops-pulumi.sh
 # shellcheck source=scripts/ops-restore.sh
@@ -219,7 +216,6 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$verb" ] || usage_error "which verb?"
 case $verb in
-    restart) verb_restart "${args[@]}" ;;
     stop) verb_stop "${args[@]}" ;;
     scale) verb_scale "${args[@]}" ;;
     renew-cert) verb_renew_cert "${args[@]}" ;;

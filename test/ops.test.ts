@@ -246,7 +246,7 @@ describe("arguments and failures", () => {
         [["scale"], /scale: scale needs the number of replicas/],
         [["scale", "three"], /scale: replicas must be a whole number from 1 to 20, got 'three'/],
         [["scale", "21"], /got '21'/],
-        [["restart", "database"], /restart: unknown service 'database'; one of: app nginx prometheus/],
+        [["backup", "extra"], /backup: backup takes no arguments/],
         [["restore"], /restore needs an archive name/],
         [["restore", "latest"], /give --service grafana\|prometheus/],
         [["restore", "x.tar.gz", "--service", "nginx"], /--service is grafana or prometheus, got 'nginx'/],
@@ -357,52 +357,6 @@ describe("the Pulumi verbs (recorded: pulumi is a stand-in here and in no real-e
 });
 
 describe("the Docker verbs", () => {
-    test("restart app restarts the replicas one at a time, each healthy before the next", () => {
-        const r = ops(["restart", "app"]);
-        expect(r.code).toBe(0);
-        const steps = r.calls.filter((c) => /^docker (restart|inspect)/.test(c)).map((c) => `docker ${c.split(" ")[1]} ${c.split(" ").pop()}`);
-        expect(steps).toEqual([
-            "docker restart app-replica-0-5d6e7f8", "docker inspect app-replica-0-5d6e7f8",
-            "docker restart app-replica-1-9a8b7c6", "docker inspect app-replica-1-9a8b7c6",
-        ]);
-        expect(r.stdout).toMatch(/\[1\/2\] restarting app-replica-0-5d6e7f8[\s\S]*app-replica-0-5d6e7f8 is healthy after \d+ s[\s\S]*\[2\/2\]/);
-    });
-
-    test("restart nginx reloads it gracefully (SIGHUP by the daemon, no exec, no restart) and waits for new workers", () => {
-        const r = ops(["restart", "nginx"]);
-        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-        expect(changing(r)).toEqual(["docker kill --signal HUP front-door-nginx-7a8b9c0"]);
-        expect(r.stdout).toMatch(/nginx is reloaded gracefully \(SIGHUP[^\n]*no connection is dropped\); restart nginx --hard restarts its container and drops connections/);
-        expect(r.stdout).toMatch(/new workers 1101 1102 \(the old ones, 1001 1002, finished their requests and exited\)/);
-        expect(r.calls.filter((c) => c.startsWith("docker exec"))).toEqual([]);
-    });
-
-    test("restart nginx --hard restarts the container, saying that connections are dropped", () => {
-        const r = ops(["restart", "nginx", "--hard"]);
-        expect(changing(r)).toEqual(["docker restart front-door-nginx-7a8b9c0"]);
-        expect(r.stdout).toMatch(/--hard: nginx is the only front door; every connection to it fails for the second or so it restarts/);
-    });
-
-    test("restart with no service restarts each container but reloads nginx", () => {
-        const r = ops(["restart"]);
-        expect(r.code).toBe(0);
-        expect(changing(r)).toEqual(stackContainers.map(([s, n]) => (s === "nginx" ? `docker kill --signal HUP ${n}` : `docker restart ${n}`)));
-        expect(r.stdout).toMatch(/restarted 6 container\(s\), reloaded 1/);
-    });
-
-    test("restart prometheus says its loopback port is down meanwhile and offers --reload, which sends SIGHUP", () => {
-        expect(ops(["restart", "prometheus"]).stdout).toMatch(/prometheus's UI and API on its published loopback port answer nothing for the seconds it restarts \(the front door is not affected\); --reload/);
-        expect(changing(ops(["restart", "prometheus", "--reload"]))).toEqual(["docker kill --signal HUP metrics-prometheus-2b3c4d5"]);
-        expect(ops(["restart", "grafana", "--reload"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--reload is for nginx, prometheus, alertmanager or blackbox-exporter/) });
-    });
-
-    test("a restart whose container does not come back healthy fails, naming it", () => {
-        const r = ops(["restart", "app"], { FAKE_NEVER_HEALTHY: "app-replica-0-5d6e7f8" });
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/app-replica-0-5d6e7f8 is unhealthy; see npm run logs[\s\S]*retry with: npm run restart -- app --stack prod/);
-        expect(changing(r)).toEqual(["docker restart app-replica-0-5d6e7f8"]);
-    });
-
     test("backup runs backup.sh in the backup job's container now", () => {
         const r = ops(["backup"]);
         expect(r.code).toBe(0);
@@ -492,41 +446,6 @@ describe("the Docker verbs on a Swarm stack (recorded)", () => {
                 !/^docker exec \S+ sh -c/.test(c) &&
                 !/^docker run .*:\/data\/\w+:ro /.test(c),
         );
-
-    test("restart app: a rolling update (docker service update --force), waited for; nothing restarted, signalled or exec'd in a task", () => {
-        const r = swarm(["restart", "app"]);
-        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-        expect(swarmChanging(r)).toEqual(["docker service update --force --detach=false --quiet prod-app"]);
-        expect(r.stdout).toMatch(/app: each new task starts and turns healthy before its old one stops \(start-first\): no request is dropped/);
-        expect(r.stdout).toMatch(/app: Swarm watches the new tasks for 65 s[\s\S]*\+ timeout 425 docker service update --force --detach=false --quiet prod-app\n[\s\S]*app: 2 task\(s\) of prod-app replaced one at a time/);
-    });
-
-    test("restart edge says connections to its host ports are refused while its task restarts (stop-first)", () => {
-        expect(swarm(["restart", "edge"]).stdout).toMatch(/edge: each task stops before its successor starts \(stop-first: host ports 80,443 are its node's alone\): connections to them on that node are refused/);
-    });
-
-    test.each([["nginx", "--hard"], ["nginx", "--reload"], ["app", "--hard"]])("restart %s %s is refused on Swarm with exit 2, nothing changed", (service, flag) => {
-        const r = swarm(["restart", service, flag]);
-        expect({ code: r.code, changed: swarmChanging(r) }).toEqual({ code: 2, changed: [] });
-        expect(r.stderr).toMatch(new RegExp(`restart: restart ${flag}: not on Swarm, where stack prod runs: a task is never restarted or signalled in place`));
-    });
-
-    test("a restart that does not converge (rolled back) fails, naming the service and the retry", () => {
-        const r = swarm(["restart", "grafana"], { FAKE_UPDATE_EXIT: "1" });
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/prod-dashboards-grafana did not converge \(rolled back or paused, above\)[\s\S]*grafana is not restarted; retry with: npm run restart -- grafana --stack prod/);
-    });
-
-    test("restart with no service rolls every service at once, each one task at a time", () => {
-        const r = swarm(["restart"]);
-        expect(r.code).toBe(0);
-        expect(swarmChanging(r).sort()).toEqual(swarmServices.map(([, name]) => `docker service update --force --detach=false --quiet ${name}`).sort());
-        expect(r.stdout).toMatch(/restarted 7 services/);
-    });
-
-    test("edge on one host is refused, saying nginx holds the ports there", () => {
-        expect(ops(["restart", "edge"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/edge is the Swarm target's TCP proxy in front of nginx; stack prod runs on one Docker host/) });
-    });
 
     test("backup runs backup.sh in the backup job's task container on this node", () => {
         const r = swarm(["backup"]);

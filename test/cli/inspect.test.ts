@@ -118,7 +118,7 @@ describe("status", () => {
         engine.taskStates["prod-dashboards-grafana"] = [{ name: "prod-dashboards-grafana.1", state: "pending", since: "2026-11-28T20:00:00Z", error: "no suitable node (scheduling constraints not satisfied on 1 node)" }];
         const r = await runVerbIn("status", (ctx) => status(ctx, [], statusDeps(engine)));
         expect(r.code).toBe(1);
-        expect(r.stdout).toMatch(/grafana\s+prod-dashboards-grafana\s+0\/1\s+completed\n    ! 0 of 1 tasks running\n    ! task prod-dashboards-grafana\.1 is pending since 2026-11-28T20:00:00Z: no suitable node/);
+        expect(r.stdout).toMatch(/grafana\s+prod-dashboards-grafana\s+0\/1\s+completed\n    ! 0 of 1 tasks running\n    ! task prod-dashboards-grafana\.1 is Pending since 2026-11-28T20:00:00Z: no suitable node/);
         expect(r.stderr).toBe("status: 1 problem(s) above (Swarm services: grafana)\n");
     });
 

@@ -61,6 +61,11 @@ export class FakeEngine implements Engine {
         const c = this.containerList.find((x) => x.name === container);
         if (c) c.state = "running";
     }
+    async start(container: string): Promise<void> {
+        this.record(`start ${container}`);
+        const c = this.containerList.find((x) => x.name === container);
+        if (c) c.state = "running";
+    }
     async kill(container: string, signal: string): Promise<void> {
         this.record(`kill ${container} ${signal}`);
         if (signal === "HUP") this.hups++;
@@ -142,7 +147,7 @@ export function capture(): Captured {
 }
 
 export function context(verb: string, io: Io, opts: Partial<Context> = {}): Context {
-    return { verb, stack: "prod", dryRun: false, yes: false, io, healthWaitSeconds: 5, ...opts };
+    return { verb, stack: "prod", dryRun: false, yes: false, io, healthWaitSeconds: 5, pollMs: 1, ...opts };
 }
 
 export interface VerbRun {
