@@ -76,6 +76,10 @@ export interface Engine {
     service(name: string): Promise<StackService>;
     tasks(service: string): Promise<StackTask[]>;
     serviceLogs(service: string, opts: LogOptions, to: (chunk: string) => void): Promise<void>;
+    /** The named volumes the stack's Swarm services mount (Swarm makes them on the nodes), sorted. */
+    stackVolumes(stack: string): Promise<string[]>;
+    volumeExists(volume: string): Promise<boolean>;
+    removeVolume(volume: string): Promise<void>;
     /** docker service update --force: a new ForceUpdate, every task replaced by the service's update config. */
     forceUpdate(service: string): Promise<void>;
 }
@@ -221,6 +225,27 @@ export class DockerEngine implements Engine {
         if (Buffer.isBuffer(result)) write(demux(result));
         else await this.pipeMultiplexed(result as NodeJS.ReadableStream, write);
         if (partial) to(`${line(partial)}\n`);
+    }
+
+    async stackVolumes(stack: string): Promise<string[]> {
+        const list = (await this.docker.listServices({ filters: { label: [`${stackLabel}=${stack}`] } })) as {
+            Spec?: { TaskTemplate?: { ContainerSpec?: { Mounts?: { Type?: string; Source?: string }[] } } };
+        }[];
+        const names = list.flatMap((s) => (s.Spec?.TaskTemplate?.ContainerSpec?.Mounts ?? []).filter((m) => m.Type === "volume" && m.Source).map((m) => m.Source as string));
+        return [...new Set(names)].sort();
+    }
+
+    async volumeExists(volume: string): Promise<boolean> {
+        try {
+            await this.docker.getVolume(volume).inspect();
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
+    async removeVolume(volume: string): Promise<void> {
+        await this.docker.getVolume(volume).remove();
     }
 
     async forceUpdate(service: string): Promise<void> {

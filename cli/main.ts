@@ -9,6 +9,7 @@
  */
 import { spawn } from "child_process";
 import * as path from "path";
+import { createInterface } from "readline";
 import { Context, GlobalOptions, Io, processIo, UsageError, VerbError } from "./io";
 import { services, edgeService } from "./platformFacts";
 
@@ -38,7 +39,7 @@ services: ${services.filter((s) => s !== edgeService).join(" ")}
 
 export const verbs = ["status", "logs", "restart", "stop", "scale", "renew-cert", "rotate-grafana-password", "backup", "restore"] as const;
 /** The verbs still in bash (scripts/ops.sh), run from there with the whole command line. */
-const bashVerbs = new Set(["stop", "scale", "renew-cert", "rotate-grafana-password", "backup", "restore", "deploy"]);
+const bashVerbs = new Set(["backup", "restore", "deploy"]);
 
 export interface CommandLine extends GlobalOptions {
     readonly help: boolean;
@@ -87,9 +88,31 @@ export async function runVerb(line: CommandLine, io: Io, env: NodeJS.ProcessEnv)
             await restart(ctx, line.args, new DockerEngine());
             return 0;
         }
+        case "stop":
+        case "scale":
+        case "renew-cert":
+        case "rotate-grafana-password": {
+            const [{ stop }, { scale }, { renewCert }, { rotateGrafanaPassword }, { AutomationStack }, { DockerEngine }, { needPulumi }] = await Promise.all([
+                import("./stop"), import("./scale"), import("./renewCert"), import("./rotateGrafanaPassword"), import("./pulumiStack"), import("./engine"), import("./pulumiEnv"),
+            ]);
+            const verb = { stop, scale, "renew-cert": renewCert, "rotate-grafana-password": rotateGrafanaPassword }[line.verb];
+            await verb(ctx, line.args, { stack: new AutomationStack(line.stack), engine: new DockerEngine(), ask, needPulumi: () => needPulumi(env) });
+            return 0;
+        }
         default:
             throw new UsageError(`unknown verb '${line.verb}'`);
     }
+}
+
+/** A question on the terminal (stderr), its answer from stdin (empty at its end). */
+function ask(question: string): Promise<string> {
+    return new Promise((resolve) => {
+        const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
+        let answered = false;
+        process.stderr.write(question);
+        rl.once("line", (answer) => ((answered = true), rl.close(), resolve(answer)));
+        rl.once("close", () => answered || resolve(""));
+    });
 }
 
 /** A verb still in bash: scripts/ops.sh with the same command line; signals are passed on. */

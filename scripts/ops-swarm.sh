@@ -145,28 +145,3 @@ swarm_scale_back() {
     done
     return "$failed"
 }
-
-# stop --delete-data: the volumes the stack's services mount (Swarm made them on the nodes).
-swarm_stack_volumes() {
-    local names
-    names=$(docker service ls --quiet --filter "label=clinicalbdd.stack=$stack" --format '{{.Name}}')
-    [ -n "$names" ] || return 0
-    # shellcheck disable=SC2086 # one name per word
-    docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{if eq .Type "volume"}}{{.Source}}{{"\n"}}{{end}}{{end}}' $names | sed '/^$/d' | sort -u
-}
-
-# stop --delete-data, after destroy: the volumes removed on this node (retried while the
-# removed tasks still hold them); the other nodes' (node-exporter's, on every node) named.
-swarm_remove_volumes() {
-    local volume started=$SECONDS left=""
-    for volume in $1; do
-        docker volume inspect "$volume" >/dev/null 2>&1 || { left+=" $volume"; continue; }
-        if [ "$dry_run" = 1 ]; then printf 'would run: docker volume rm %s\n' "$volume"; continue; fi
-        printf '+ docker volume rm %s\n' "$volume"
-        until docker volume rm "$volume" >/dev/null 2>&1; do
-            if [ $((SECONDS - started)) -ge 60 ]; then say "could not remove $volume (still in use?): docker volume rm $volume" >&2; left+=" $volume"; break; fi
-            sleep 2
-        done
-    done
-    [ -z "$left" ] || say "not on this node or not removed:$left; on each other node that has them (node-exporter's is on every node): docker volume rm$left"
-}

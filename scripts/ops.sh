@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # The operator's verbs not yet moved to the TypeScript CLI (cli/main.ts, which runs this
-# file for them with the same command line, and prints --help): stop, scale,
-# renew-cert, rotate-grafana-password, backup, restore; deploy is scripts/deploy.sh.
+# file for them with the same command line, and prints --help): backup and restore;
+# deploy is scripts/deploy.sh.
 # Containers (one host) and services (Swarm) are found by their labels
 # clinicalbdd.stack=<stack> and clinicalbdd.service=<service>. The stack is on Swarm when
 # this engine is a Swarm manager with services of the stack (no Pulumi CLI needed to tell).
-# The verbs live beside this file: ops-pulumi.sh (stop, scale, renew-cert, rotate-grafana-password), ops-restore.sh (backup,
-# restore) and ops-swarm.sh (the Swarm halves).
+# The verbs live beside this file: ops-restore.sh (backup, restore) and ops-swarm.sh (the
+# Swarm halves).
 # Global options, anywhere on the line:
 #   --stack NAME   the Pulumi stack (default prod, or OPS_STACK)
 #   --dry-run      print the commands that would change something instead of running them
 #                  (OPS_DRY_RUN=1 does the same); look-ups still run
-#   --yes          no confirmation questions (passed on to pulumi up/destroy)
+#   --yes          accepted (no verb left here asks a question)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR/..
@@ -21,7 +21,6 @@ source scripts/platform-env.sh
 services=(app nginx prometheus alertmanager grafana node-exporter cadvisor nginx-exporter blackbox-exporter backup edge)
 stack=${OPS_STACK:-prod}
 dry_run=${OPS_DRY_RUN:-0}
-yes=0
 health_wait_seconds=${OPS_HEALTH_WAIT_SECONDS:-180}
 
 say() { printf '%s: %s\n' "$verb" "$*"; }
@@ -36,11 +35,6 @@ run() {
     fi
     printf '+ %s\n' "$*"
     "$@"
-}
-
-need_pulumi() {
-    need_pulumi_cli
-    use_platform_backend existing
 }
 
 need_docker() { need_docker_engine; }
@@ -195,8 +189,6 @@ guard() {
     trap 'on_signal 129' HUP
 }
 
-# shellcheck source=scripts/ops-pulumi.sh
-source scripts/ops-pulumi.sh
 # shellcheck source=scripts/ops-restore.sh
 source scripts/ops-restore.sh
 # shellcheck source=scripts/ops-swarm.sh
@@ -208,7 +200,7 @@ args=()
 while [ $# -gt 0 ]; do
     case $1 in
         --dry-run) dry_run=1; shift ;;
-        --yes | -y) yes=1; shift ;;
+        --yes | -y) shift ;;  # no verb left here asks a question
         --stack) [ $# -ge 2 ] || usage_error "--stack needs a name"; stack=$2; shift 2 ;;
         --stack=*) stack=${1#--stack=}; shift ;;
         *) if [ -z "$verb" ]; then verb=$1; else args+=("$1"); fi; shift ;;
@@ -216,10 +208,6 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$verb" ] || usage_error "which verb?"
 case $verb in
-    stop) verb_stop "${args[@]}" ;;
-    scale) verb_scale "${args[@]}" ;;
-    renew-cert) verb_renew_cert "${args[@]}" ;;
-    rotate-grafana-password) verb_rotate_grafana_password "${args[@]}" ;;
     backup) verb_backup "${args[@]}" ;;
     restore) verb_restore "${args[@]}" ;;
     deploy) exec bash scripts/deploy.sh "${args[@]}" ;;

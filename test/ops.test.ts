@@ -243,26 +243,14 @@ describe("arguments and failures", () => {
     test.each([
         [[], /ops: which verb\?/],
         [["frobnicate"], /frobnicate: unknown verb 'frobnicate'/],
-        [["scale"], /scale: scale needs the number of replicas/],
-        [["scale", "three"], /scale: replicas must be a whole number from 1 to 20, got 'three'/],
-        [["scale", "21"], /got '21'/],
         [["backup", "extra"], /backup: backup takes no arguments/],
         [["restore"], /restore needs an archive name/],
         [["restore", "latest"], /give --service grafana\|prometheus/],
         [["restore", "x.tar.gz", "--service", "nginx"], /--service is grafana or prometheus, got 'nginx'/],
-        [["stop", "--force"], /stop: unknown argument --force/],
     ])("%j is refused with exit 2 before anything runs", (args, message) => {
         const r = ops(args as string[]);
         expect({ code: r.code, stderr: r.stderr, calls: r.calls }).toEqual({ code: 2, stderr: expect.stringMatching(message as RegExp), calls: [] });
         expect(r.stderr).toMatch(/npm run ops -- --help/);
-    });
-
-    test("without the Pulumi CLI, a Pulumi verb says how to install it", () => {
-        const bin = makeBin("no-pulumi", { docker: fakeDocker, curl: fakeCurl });
-        const r = ops(["scale", "3"], {}, bin);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/scale: the Pulumi CLI is not installed\.\n\s+Install it:\s+curl -fsSL https:\/\/get\.pulumi\.com \| sh/);
-        expect(r.calls).toEqual([]);
     });
 
     test("without a Docker engine, a Docker verb says how to start one", () => {
@@ -284,75 +272,6 @@ describe("arguments and failures", () => {
         }
         const r = ops(["backup"], { PATH: `${bin}:${system}` }, bin);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/backup: the docker CLI is not installed\.\n.*apt-get install docker\.io/) });
-    });
-
-    test("with no state and no backend, a Pulumi verb says to deploy first", () => {
-        const r = ops(["renew-cert"], { PULUMI_BACKEND_URL: "" });
-        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/no state in \.pulumi-state\/ and PULUMI_BACKEND_URL is not set: deploy first/) });
-    });
-});
-
-// These verbs change the stack through pulumi; they keep these recorded tests (no engine
-// test deploys through the CLI). test/opsEngine.test.ts runs the Docker verbs for real.
-describe("the Pulumi verbs (recorded: pulumi is a stand-in here and in no real-engine test): config set, then pulumi up", () => {
-    test("scale 3 sets replicas and runs up on the prod stack, saying so", () => {
-        const r = ops(["scale", "3"]);
-        expect(r.code).toBe(0);
-        expect(changing(r)).toEqual(["pulumi config set replicas 3 --stack prod", "pulumi up --stack prod"]);
-        expect(r.stdout).toMatch(/scale: replicas -> 3[\s\S]*\+ pulumi config set replicas 3 --stack prod\n\+ pulumi up --stack prod/);
-    });
-
-    test("--yes reaches pulumi up, --stack picks the stack, and both may come anywhere", () => {
-        expect(changing(ops(["scale", "--yes", "4", "--stack", "staging"]))).toEqual([
-            "pulumi config set replicas 4 --stack staging",
-            "pulumi up --stack staging --yes",
-        ]);
-    });
-
-    test("--dry-run prints the commands and runs none of them", () => {
-        const r = ops(["scale", "5", "--dry-run"]);
-        expect(r.code).toBe(0);
-        expect(changing(r)).toEqual([]);
-        expect(r.stdout).toMatch(/would run: pulumi config set replicas 5 --stack prod\nwould run: pulumi up --stack prod/);
-    });
-
-    test("renew-cert bumps tlsRotation from its current value", () => {
-        const r = ops(["renew-cert", "--yes"]);
-        expect(r.code).toBe(0);
-        expect(r.calls).toContain("pulumi config get tlsRotation --stack prod");
-        expect(changing(r)).toEqual(["pulumi config set tlsRotation 3 --stack prod", "pulumi up --stack prod --yes"]);
-        expect(r.stdout).toMatch(/tlsRotation 2 -> 3[\s\S]*expires: 2027-11-28/);
-    });
-
-    test("rotate-grafana-password starts the counter at 1 and never shows the password", () => {
-        const r = ops(["rotate-grafana-password"]);
-        expect(changing(r)).toEqual(["pulumi config set grafanaPasswordRotation 1 --stack prod", "pulumi up --stack prod"]);
-        expect(r.calls.filter((c) => c.includes("--show-secrets"))).toEqual([]);
-        expect(r.stdout).toMatch(/read it with: pulumi stack output grafanaAdminPassword --show-secrets --stack prod/);
-    });
-
-    test("stop destroys and keeps the data volumes", () => {
-        const r = ops(["stop"]);
-        expect(changing(r)).toEqual(["pulumi destroy --stack prod"]);
-        expect(r.stdout).toMatch(/data volumes are kept/);
-    });
-
-    test("stop --delete-data turns retention off in the state first, then destroys, then restores the setting", () => {
-        const r = ops(["stop", "--delete-data", "--yes"]);
-        expect(changing(r)).toEqual([
-            "pulumi config set retainDataVolumes false --stack prod",
-            "pulumi up --stack prod --yes",
-            "pulumi destroy --stack prod --yes",
-            "pulumi config set retainDataVolumes true --stack prod",
-        ]);
-    });
-
-    test("stop --delete-data without --yes asks for the stack's name, and stops at a wrong answer", () => {
-        const refused = ops(["stop", "--delete-data"], {}, fullBin, "yes\n");
-        expect({ code: refused.code, stderr: refused.stderr, changed: changing(refused) }).toEqual({
-            code: 1, stderr: expect.stringMatching(/not confirmed; nothing was changed/), changed: [],
-        });
-        expect(changing(ops(["stop", "--delete-data"], {}, fullBin, "prod\n"))).toContain("pulumi destroy --stack prod");
     });
 });
 
@@ -489,24 +408,6 @@ describe("the Docker verbs on a Swarm stack (recorded)", () => {
         expect(r.stderr).toMatch(message);
     });
 
-    test("stop --delete-data on Swarm: no retainDataVolumes dance (Pulumi does not own the volumes); destroy, then the volumes the services mounted removed", () => {
-        const r = swarm(["stop", "--delete-data", "--yes"], { FAKE_PLATFORM: "swarm" });
-        expect(r.code).toBe(0);
-        expect(swarmChanging(r)).toEqual([
-            "pulumi destroy --stack prod --yes",
-            "docker volume rm prod-backups",
-            "docker volume rm prod-grafana-data",
-            "docker volume rm prod-prometheus-data",
-        ]);
-        expect(r.stdout).toMatch(/these volumes on the data node will be DELETED: prod-backups prod-grafana-data prod-prometheus-data\n/);
-        expect(r.stdout).toMatch(/\+ docker volume rm prod-backups\n\+ docker volume rm prod-grafana-data\n\+ docker volume rm prod-prometheus-data\n/);
-    });
-
-    test("renew-cert on a Swarm stack says nginx's tasks are replaced by a rolling update", () => {
-        const r = swarm(["renew-cert", "--yes"], { FAKE_PLATFORM: "swarm" });
-        expect(changing(r)).toEqual(["pulumi config set tlsRotation 3 --stack prod", "pulumi up --stack prod --yes"]);
-        expect(r.stdout).toMatch(/a new secret and config; the front-door nginx tasks are replaced one at a time, each new one serving before the old stops/);
-    });
 });
 
 test("no file of the verbs passes 400 lines", () => {

@@ -103,6 +103,25 @@ export class FakeEngine implements Engine {
         this.record(`service-logs ${service} since=${opts.since}${opts.follow ? " follow" : ""}`);
         to(`2026-11-28T20:00:02Z ${service}.2.abc@node1    | second\n2026-11-28T20:00:01Z ${service}.1.def@node1    | first\n`);
     }
+    volumes: string[] = ["prod-backups", "prod-grafana-data", "prod-prometheus-data"];
+    /** Removals refused (in use) this many times before they succeed. */
+    volumeBusy: Record<string, number> = {};
+    async stackVolumes(stack: string): Promise<string[]> {
+        this.record(`stack-volumes ${stack}`);
+        return stack === this.stack ? [...this.volumes] : [];
+    }
+    async volumeExists(volume: string): Promise<boolean> {
+        this.record(`volume-exists ${volume}`);
+        return this.volumes.includes(volume);
+    }
+    async removeVolume(volume: string): Promise<void> {
+        this.record(`volume-rm ${volume}`);
+        if ((this.volumeBusy[volume] ?? 0) > 0) {
+            this.volumeBusy[volume]--;
+            throw new Error(`volume ${volume} is in use`);
+        }
+        this.volumes = this.volumes.filter((v) => v !== volume);
+    }
     async forceUpdate(service: string): Promise<void> {
         this.record(`service-update --force ${service}`);
         const i = this.serviceList.findIndex((x) => x.name === service);
