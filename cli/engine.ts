@@ -36,6 +36,47 @@ export interface StackService {
     readonly hostPorts: readonly number[];
 }
 
+export interface Mount {
+    /** Where it is mounted in the container. */
+    readonly destination: string;
+    /** volume or bind */
+    readonly type: string;
+    /** The volume's name, or the host directory. */
+    readonly source: string;
+    /** A bind's host path, a volume's path on the host. */
+    readonly hostPath?: string;
+}
+
+export interface ContainerDetails {
+    readonly image: string;
+    readonly status: string;
+    readonly mounts: readonly Mount[];
+}
+
+export interface ServiceDetails {
+    readonly image: string;
+    readonly replicas?: number;
+    readonly mounts: readonly Mount[];
+}
+
+/** A one-shot container: what docker run --rm … would start. */
+export interface OneShot {
+    readonly name?: string;
+    readonly image: string;
+    readonly labels: Record<string, string>;
+    /** -v source:destination:mode */
+    readonly binds: readonly string[];
+    readonly command: readonly string[];
+    readonly user: string;
+    readonly network: string;
+    readonly capDrop: readonly string[];
+    readonly capAdd: readonly string[];
+    readonly securityOpt: readonly string[];
+    /** Extra limits (OPS_RESTORE_DOCKER_ARGS: --ulimit, --cpus). */
+    readonly ulimits?: readonly { Name: string; Soft: number; Hard: number }[];
+    readonly nanoCpus?: number;
+}
+
 /** A task that should run, with its state (Swarm calls a task with a healthcheck running once it is healthy). */
 export interface StackTask {
     readonly name: string;
@@ -76,6 +117,24 @@ export interface Engine {
     service(name: string): Promise<StackService>;
     tasks(service: string): Promise<StackTask[]>;
     serviceLogs(service: string, opts: LogOptions, to: (chunk: string) => void): Promise<void>;
+    /** A container's image (by id), state and mounts. */
+    inspect(container: string): Promise<ContainerDetails>;
+    /** docker exec: the command's stdout and stderr passed on; resolves to its exit code. */
+    exec(container: string, command: readonly string[], env: Record<string, string>, out: (t: string) => void, err: (t: string) => void): Promise<number>;
+    /** docker stop (the engine's grace period, `seconds` when given). */
+    stop(container: string, seconds?: number): Promise<void>;
+    /** docker run --rm of a one-shot container: its output passed on; resolves to its exit code. */
+    run(spec: OneShot, out: (t: string) => void, err: (t: string) => void): Promise<number>;
+    /** docker rm -f; no error when it is gone. */
+    remove(container: string): Promise<void>;
+    /** A Swarm service's image, replicas (undefined when global) and mounts. */
+    serviceSpec(service: string): Promise<ServiceDetails>;
+    /** docker service scale --detach */
+    scale(service: string, replicas: number): Promise<void>;
+    /** This engine's Swarm node: its hostname and labels. */
+    selfNode(): Promise<{ name: string; labels: Record<string, string> }>;
+    /** The task containers of a Swarm service on this node (running ones unless `all`). */
+    taskContainers(service: string, all?: boolean): Promise<{ name: string; image: string; state: string }[]>;
     /** The named volumes the stack's Swarm services mount (Swarm makes them on the nodes), sorted. */
     stackVolumes(stack: string): Promise<string[]>;
     volumeExists(volume: string): Promise<boolean>;
@@ -225,6 +284,117 @@ export class DockerEngine implements Engine {
         if (Buffer.isBuffer(result)) write(demux(result));
         else await this.pipeMultiplexed(result as NodeJS.ReadableStream, write);
         if (partial) to(`${line(partial)}\n`);
+    }
+
+    async inspect(container: string): Promise<ContainerDetails> {
+        const c = await this.docker.getContainer(container).inspect();
+        return {
+            image: c.Image,
+            status: c.State.Status,
+            mounts: ((c.Mounts ?? []) as { Type?: string; Name?: string; Source: string; Destination: string }[]).map((m) => ({
+                destination: m.Destination,
+                type: m.Type ?? "volume",
+                source: m.Type === "volume" ? m.Name ?? "" : m.Source,
+                hostPath: m.Source,
+            })),
+        };
+    }
+
+    async exec(container: string, command: readonly string[], env: Record<string, string>, out: (t: string) => void, err: (t: string) => void): Promise<number> {
+        const exec = await this.docker.getContainer(container).exec({
+            Cmd: [...command],
+            Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+            AttachStdout: true,
+            AttachStderr: true,
+        });
+        const stream = await exec.start({ hijack: true, stdin: false });
+        await this.split(stream, out, err);
+        return (await exec.inspect()).ExitCode ?? 1;
+    }
+
+    private split(stream: NodeJS.ReadableStream, out: (t: string) => void, err: (t: string) => void): Promise<void> {
+        const sink = (to: (t: string) => void) => new Writable({ write: (chunk: Buffer, _enc, done) => (to(chunk.toString("utf8")), done()) });
+        this.docker.modem.demuxStream(stream, sink(out), sink(err));
+        return new Promise((resolve, reject) => {
+            stream.on("end", resolve);
+            stream.on("close", resolve);
+            stream.on("error", reject);
+        });
+    }
+
+    async stop(container: string, seconds?: number): Promise<void> {
+        try {
+            await this.docker.getContainer(container).stop(seconds === undefined ? {} : { t: seconds });
+        } catch (error) {
+            // 304: already stopped.
+            if ((error as { statusCode?: number }).statusCode !== 304) throw error;
+        }
+    }
+
+    async run(spec: OneShot, out: (t: string) => void, err: (t: string) => void): Promise<number> {
+        const container = await this.docker.createContainer({
+            name: spec.name,
+            Image: spec.image,
+            Cmd: [...spec.command],
+            User: spec.user,
+            Labels: spec.labels,
+            AttachStdout: true,
+            AttachStderr: true,
+            HostConfig: {
+                NetworkMode: spec.network,
+                Binds: [...spec.binds],
+                CapDrop: [...spec.capDrop],
+                CapAdd: [...spec.capAdd],
+                SecurityOpt: [...spec.securityOpt],
+                ...(spec.ulimits ? { Ulimits: [...spec.ulimits] } : {}),
+                ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
+            },
+        });
+        try {
+            const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+            const copied = this.split(stream, out, err);
+            await container.start();
+            const { StatusCode } = (await container.wait()) as { StatusCode: number };
+            await Promise.race([copied, new Promise((r) => setTimeout(r, 2000))]);
+            return StatusCode;
+        } finally {
+            await container.remove({ force: true }).catch(() => undefined);
+        }
+    }
+
+    async remove(container: string): Promise<void> {
+        await this.docker.getContainer(container).remove({ force: true }).catch(() => undefined);
+    }
+
+    async serviceSpec(service: string): Promise<ServiceDetails> {
+        const s = (await this.docker.getService(service).inspect()) as {
+            Spec: { Mode?: { Replicated?: { Replicas?: number } }; TaskTemplate?: { ContainerSpec?: { Image?: string; Mounts?: { Type?: string; Source?: string; Target?: string }[] } } };
+        };
+        const spec = s.Spec.TaskTemplate?.ContainerSpec;
+        return {
+            image: spec?.Image ?? "",
+            replicas: s.Spec.Mode?.Replicated ? s.Spec.Mode.Replicated.Replicas ?? 0 : undefined,
+            mounts: (spec?.Mounts ?? []).map((m) => ({ destination: m.Target ?? "", type: m.Type ?? "volume", source: m.Source ?? "" })),
+        };
+    }
+
+    async scale(service: string, replicas: number): Promise<void> {
+        const s = this.docker.getService(service);
+        const current = await s.inspect();
+        const spec = current.Spec;
+        spec.Mode = { Replicated: { Replicas: replicas } };
+        await s.update({ ...spec, version: current.Version.Index });
+    }
+
+    async selfNode(): Promise<{ name: string; labels: Record<string, string> }> {
+        const info = (await this.docker.info()) as { Name?: string; Swarm?: { NodeID?: string } };
+        const node = (await this.docker.getNode(info.Swarm?.NodeID ?? "self").inspect()) as { Spec?: { Labels?: Record<string, string> }; Description?: { Hostname?: string } };
+        return { name: node.Description?.Hostname ?? info.Name ?? "", labels: node.Spec?.Labels ?? {} };
+    }
+
+    async taskContainers(service: string, all = false): Promise<{ name: string; image: string; state: string }[]> {
+        const list = await this.docker.listContainers({ all, filters: { label: [`com.docker.swarm.service.name=${service}`] } });
+        return list.map((c) => ({ name: (c.Names[0] ?? c.Id).replace(/^\//, ""), image: c.ImageID, state: c.State }));
     }
 
     async stackVolumes(stack: string): Promise<string[]> {

@@ -4,8 +4,7 @@
  *   --stack NAME   the Pulumi stack (default prod, or OPS_STACK)
  *   --dry-run      print what would change instead of changing it (OPS_DRY_RUN=1 does the same); look-ups still run
  *   --yes          no confirmation questions (passed on to pulumi up/destroy)
- * Exit codes: 0 done, 1 failed, 2 refused arguments (nothing ran).
- * The verbs not moved here yet run from scripts/ops.sh.
+ * Exit codes: 0 done, 1 failed, 2 refused arguments (nothing ran). deploy is scripts/deploy.sh.
  */
 import { spawn } from "child_process";
 import * as path from "path";
@@ -38,8 +37,6 @@ services: ${services.filter((s) => s !== edgeService).join(" ")}
 `;
 
 export const verbs = ["status", "logs", "restart", "stop", "scale", "renew-cert", "rotate-grafana-password", "backup", "restore"] as const;
-/** The verbs still in bash (scripts/ops.sh), run from there with the whole command line. */
-const bashVerbs = new Set(["backup", "restore", "deploy"]);
 
 export interface CommandLine extends GlobalOptions {
     readonly help: boolean;
@@ -99,6 +96,16 @@ export async function runVerb(line: CommandLine, io: Io, env: NodeJS.ProcessEnv)
             await verb(ctx, line.args, { stack: new AutomationStack(line.stack), engine: new DockerEngine(), ask, needPulumi: () => needPulumi(env) });
             return 0;
         }
+        case "backup": {
+            const [{ backup }, { DockerEngine }] = await Promise.all([import("./backup"), import("./engine")]);
+            await backup(ctx, line.args, new DockerEngine());
+            return 0;
+        }
+        case "restore": {
+            const [{ restore, processSignals }, { DockerEngine }] = await Promise.all([import("./restore"), import("./engine")]);
+            await restore(ctx, line.args, { engine: new DockerEngine(), signals: processSignals, id: process.pid, extraArgs: env.OPS_RESTORE_DOCKER_ARGS });
+            return 0;
+        }
         default:
             throw new UsageError(`unknown verb '${line.verb}'`);
     }
@@ -115,9 +122,9 @@ function ask(question: string): Promise<string> {
     });
 }
 
-/** A verb still in bash: scripts/ops.sh with the same command line; signals are passed on. */
-function runBash(argv: readonly string[]): Promise<number> {
-    const child = spawn("bash", [path.join(__dirname, "..", "scripts", "ops.sh"), ...argv], { stdio: "inherit" });
+/** deploy is scripts/deploy.sh (npm run deploy), with the verb's arguments; signals are passed on. */
+function runDeploy(args: readonly string[]): Promise<number> {
+    const child = spawn("bash", [path.join(__dirname, "..", "scripts", "deploy.sh"), ...args], { stdio: "inherit" });
     const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
     for (const s of signals) process.on(s, () => child.kill(s));
     return new Promise((resolve) => child.on("close", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : signal === "SIGHUP" ? 129 : 143))));
@@ -132,7 +139,7 @@ export async function main(argv: readonly string[], io: Io = processIo, env: Nod
             return 0;
         }
         if (!line.verb) throw new UsageError("which verb?");
-        if (bashVerbs.has(line.verb)) return await runBash(argv);
+        if (line.verb === "deploy") return await runDeploy(line.args);
         return await runVerb(line, io, env);
     } catch (error) {
         return exitCode(line?.verb || "ops", error, io);
@@ -146,7 +153,8 @@ export function exitCode(prefix: string, error: unknown, io: Io): number {
         return 2;
     }
     if (error instanceof VerbError) {
-        io.err(`${prefix}: ${error.message}\n`);
+        // An empty message: the verb has said what happened already.
+        if (error.message) io.err(`${prefix}: ${error.message}\n`);
         return error.code;
     }
     io.err(`${prefix}: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);

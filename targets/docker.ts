@@ -25,7 +25,7 @@ import { stackLabel } from "../components/workload";
 export function deployOnDocker(settings: Settings, secrets: SecretSettings): StackOutputs {
     const volumePrefix = `${settings.project}-${pulumi.getStack()}`;
 
-    // The operator's verbs (scripts/ops.sh) find the stack's containers by these labels.
+    // The operator's verbs (cli/) find the stack's containers by these labels.
     const stackLabels = { [stackLabel]: pulumi.getStack() };
     const network = new PlatformNetwork("platform", { labels: stackLabels });
     const placement = { networkName: network.name, logs: settings.logs, labels: stackLabels };

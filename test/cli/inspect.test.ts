@@ -191,3 +191,10 @@ describe("logs", () => {
         expect(inTimeOrder("b 2\na 1\nb 3\n")).toBe("a 1\nb 2\nb 3\n");
     });
 });
+
+test("every verb's npm script runs the CLI with that verb; ops runs it bare", () => {
+    const scripts = JSON.parse(require("fs").readFileSync(require("path").join(__dirname, "..", "..", "package.json"), "utf8")).scripts as Record<string, string>;
+    const { verbs } = require("../../cli/main") as typeof import("../../cli/main");
+    for (const verb of verbs) expect({ verb, script: scripts[verb] }).toEqual({ verb, script: `ts-node --transpile-only cli/main.ts ${verb}` });
+    expect(scripts.ops).toBe("ts-node --transpile-only cli/main.ts");
+});

@@ -3,7 +3,8 @@
  * (Swarm) held in memory; every call is recorded as a line ("restart app-replica-0"), and the
  * calls that change something change the state the next look-up sees.
  */
-import { Engine, LogOptions, StackContainer, StackService, StackTask, SwarmRole } from "../../cli/engine";
+import { ContainerDetails, Engine, LogOptions, OneShot, ServiceDetails, StackContainer, StackService, StackTask, SwarmRole } from "../../cli/engine";
+import { runCommand } from "../../cli/plan";
 import { Context, Io } from "../../cli/io";
 
 export interface FakeContainer {
@@ -97,11 +98,88 @@ export class FakeEngine implements Engine {
     async tasks(service: string): Promise<StackTask[]> {
         this.record(`tasks ${service}`);
         const s = this.serviceList.find((x) => x.name === service);
-        return this.taskStates[service] ?? Array.from({ length: s?.desired ?? 0 }, (_, i) => ({ name: `${service}.${i + 1}`, state: "running", since: "2026-11-28T18:00:00Z", error: "" }));
+        return this.taskStates[service] ?? Array.from({ length: this.replicas[service] ?? s?.desired ?? 0 }, (_, i) => ({ name: `${service}.${i + 1}`, state: "running", since: "2026-11-28T18:00:00Z", error: "" }));
     }
     async serviceLogs(service: string, opts: LogOptions, to: (chunk: string) => void): Promise<void> {
         this.record(`service-logs ${service} since=${opts.since}${opts.follow ? " follow" : ""}`);
         to(`2026-11-28T20:00:02Z ${service}.2.abc@node1    | second\n2026-11-28T20:00:01Z ${service}.1.def@node1    | first\n`);
+    }
+    /** Mounts by container (one host) or service (Swarm): destination → source. */
+    mounts: Record<string, Record<string, string>> = {
+        "backups-job-1f2e3d4": { "/data/grafana": "clinical-bdd-creator-prod-grafana-data", "/data/prometheus": "clinical-bdd-creator-prod-prometheus-data", "/backups": "clinical-bdd-creator-prod-backups" },
+        "dashboards-grafana-4c5d6e7": { "/var/lib/grafana": "clinical-bdd-creator-prod-grafana-data" },
+        "metrics-prometheus-2b3c4d5": { "/prometheus": "clinical-bdd-creator-prod-prometheus-data" },
+        "prod-backups-job": { "/data/grafana": "prod-grafana-data", "/data/prometheus": "prod-prometheus-data", "/backups": "prod-backups" },
+        "prod-dashboards-grafana": { "/var/lib/grafana": "prod-grafana-data" },
+        "prod-metrics-prometheus": { "/prometheus": "prod-prometheus-data" },
+    };
+    /** Exit codes of one-shot containers, by a word of their command: "--check", "restore.sh" (the restore), "ls". */
+    runExit: Record<string, number> = {};
+    /** Called while the restore step runs (to deliver a signal meanwhile). */
+    duringRestore?: () => Promise<void>;
+    archives: Record<string, string> = { grafana: "/backups/grafana/grafana-20261128T200000Z.tar.gz", prometheus: "/backups/prometheus/prometheus-20261128T190000Z.tar.gz" };
+    nodeLabels: Record<string, string> = { "clinicalbdd.data": "true" };
+    replicas: Record<string, number> = {};
+    execExit = 0;
+    async inspect(container: string): Promise<ContainerDetails> {
+        this.record(`inspect ${container}`);
+        const c = this.containerList.find((x) => x.name === container);
+        if (!c) throw new Error(`no such container: ${container}`);
+        return { image: "sha256:0123456789abcdef", status: c.state, mounts: Object.entries(this.mounts[container] ?? {}).map(([destination, source]) => ({ destination, type: "volume", source })) };
+    }
+    async exec(container: string, command: readonly string[], env: Record<string, string>, out: (t: string) => void, err: (t: string) => void): Promise<number> {
+        const e = Object.entries(env).map(([k, v]) => `-e ${k}=${v} `).join("");
+        this.record(`exec ${e}${container} ${command.join(" ")}`);
+        if (command.includes("/usr/local/bin/backup.sh")) err("backup: done\n");
+        else out("/backups/grafana/grafana-20261128T200000Z.tar.gz\n");
+        return this.execExit;
+    }
+    async stop(container: string, seconds?: number): Promise<void> {
+        this.record(`stop ${container}${seconds === undefined ? "" : ` -t ${seconds}`}`);
+        const c = this.containerList.find((x) => x.name === container);
+        if (c) c.state = "exited";
+    }
+    async run(spec: OneShot, out: (t: string) => void, err: (t: string) => void): Promise<number> {
+        this.record(runCommand(spec));
+        const cmd = spec.command.join(" ");
+        if (cmd.startsWith("sh -c ls")) {
+            const service = /\/backups\/(\w+)\//.exec(cmd)?.[1] ?? "";
+            out(`${this.archives[service] ?? ""}\n`);
+            return this.runExit.ls ?? 0;
+        }
+        if (cmd.includes("--check")) {
+            if (this.runExit["--check"]) err("restore: checksum mismatch for x.tar.gz; nothing was touched\n");
+            return this.runExit["--check"] ?? 0;
+        }
+        if (this.duringRestore) await this.duringRestore();
+        out("restore: restored\n");
+        return this.runExit["restore.sh"] ?? 0;
+    }
+    async remove(container: string): Promise<void> {
+        this.record(`rm -f ${container}`);
+    }
+    async serviceSpec(service: string): Promise<ServiceDetails> {
+        this.record(`service-spec ${service}`);
+        const s = this.serviceList.find((x) => x.name === service);
+        return {
+            image: "sha256:0123456789abcdef",
+            replicas: s?.mode === "global" ? undefined : this.replicas[service] ?? s?.desired ?? 1,
+            mounts: Object.entries(this.mounts[service] ?? {}).map(([destination, source]) => ({ destination, type: "volume", source })),
+        };
+    }
+    async scale(service: string, replicas: number): Promise<void> {
+        this.record(`service-scale ${service}=${replicas}`);
+        this.replicas[service] = replicas;
+    }
+    async selfNode(): Promise<{ name: string; labels: Record<string, string> }> {
+        this.record("self-node");
+        return { name: "node1", labels: this.nodeLabels };
+    }
+    async taskContainers(service: string, all = false): Promise<{ name: string; image: string; state: string }[]> {
+        this.record(`task-containers ${service}${all ? " all" : ""}`);
+        const s = this.serviceList.find((x) => x.name === service);
+        const n = this.replicas[service] ?? s?.desired ?? 0;
+        return n === 0 ? [] : [{ name: `${service}.1.xyz`, image: "sha256:0123456789abcdef", state: "running" }];
     }
     volumes: string[] = ["prod-backups", "prod-grafana-data", "prod-prometheus-data"];
     /** Removals refused (in use) this many times before they succeed. */
