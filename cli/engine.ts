@@ -383,7 +383,7 @@ export class DockerEngine implements Engine {
         const current = await s.inspect();
         const spec = current.Spec;
         spec.Mode = { Replicated: { Replicas: replicas } };
-        await s.update({ ...spec, version: current.Version.Index });
+        await s.update({ _query: { version: current.Version.Index }, _body: spec } as unknown as Docker.ServiceSpec);
     }
 
     async selfNode(): Promise<{ name: string; labels: Record<string, string> }> {
@@ -423,7 +423,7 @@ export class DockerEngine implements Engine {
         const current = await s.inspect();
         const spec = current.Spec;
         spec.TaskTemplate = { ...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate?.ForceUpdate ?? 0) + 1 };
-        await s.update({ ...spec, version: current.Version.Index });
+        await s.update({ _query: { version: current.Version.Index }, _body: spec } as unknown as Docker.ServiceSpec);
     }
 }
 
