@@ -1,5 +1,5 @@
 /**
- * The operator's verbs (scripts/ops.sh) against a stack on a real single-node Swarm (`docker
+ * The operator's verbs (cli/) against a stack on a real single-node Swarm (`docker
  * swarm init` of the test command's own engine when it is not in one already), found by the
  * engine alone (no Pulumi CLI; `pulumi` is a stand-in that only answers stack outputs, for
  * status): status with every service running and with one that cannot be scheduled, logs

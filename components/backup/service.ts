@@ -3,6 +3,7 @@ import * as path from "path";
 import { buildLocalImage } from "../platform/localImage";
 import { BackupSettings, Settings } from "../platform/settings";
 import { PlatformFacts, ServiceGroup, VolumeDeclaration } from "../platform/service";
+import { backupAlias } from "../platform/topology";
 import { Workload } from "../platform/workload";
 import { grafanaVolumeName } from "../../monitoring/grafana/service";
 import { prometheusInternalUrl, prometheusVolumeName } from "../../monitoring/prometheus/service";
@@ -91,7 +92,7 @@ function backupWorkload(
             intervalSeconds: 60,
             startPeriodSeconds: 180,
         },
-        aliases: ["backup"],
+        aliases: [backupAlias],
         volumes: [
             { volumeName: args.grafanaVolumeName, containerPath: p.grafanaData, readOnly: true },
             // Read-write only so the job can delete the snapshot it asked Prometheus for.

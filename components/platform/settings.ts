@@ -114,6 +114,9 @@ export class ConfigError extends Error {
 /** Memory below this cannot hold gunicorn's master and two Python workers with the app loaded. */
 export const minAppMemoryMb = 256;
 
+/** How many app replicas a stack may run (config key replicas; npm run scale). */
+export const replicasBounds = { min: 1, max: 20 } as const;
+
 /**
  * Reads every key through `read`, falls back to the defaults of Pulumi.yaml, validates, and
  * returns frozen Settings, or throws one ConfigError that lists every bad key.
@@ -185,7 +188,7 @@ export function parseSettings(read: ConfigReader): Settings {
         project,
         platform,
         swarm: { publishMode: matching("swarmPublishMode", /^(host|ingress)$/, "host or ingress") as SwarmSettings["publishMode"] },
-        replicas: int("replicas", 1, 20),
+        replicas: int("replicas", replicasBounds.min, replicasBounds.max),
         domain: matching("domain", dnsName, "a DNS name such as bdd.example.org or localhost"),
         app: {
             memoryMb: int("appMemoryMb", minAppMemoryMb, 65536),

@@ -38,6 +38,9 @@ export const dockerTopology = {
     grafana: { alias: "grafana", port: 3000 },
 } as const;
 
+/** The backup job's alias (clinicalbdd.service=backup). */
+export const backupAlias = "backup";
+
 /**
  * The edge proxy on Swarm (host mode): where it listens, and the front door's PROXY-protocol
  * ports it forwards to, on every front-door task (tasks.nginx).

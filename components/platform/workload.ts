@@ -1,5 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 
+/** The labels on every container and Swarm service by which the operator's verbs find them: the stack, and the workload's first alias. */
+export const stackLabel = "clinicalbdd.stack";
+export const serviceLabel = "clinicalbdd.service";
+
 /**
  * What runs: image, command, environment, files, limits, healthcheck, network alias.
  * Kept apart from how it runs (targets/docker/runner.ts on one host, targets/swarm/runner.ts

@@ -6,13 +6,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../../components/platform/settings";
 import { ServiceGroup } from "../../components/platform/service";
+import { stackLabel } from "../../components/platform/workload";
 import { TargetRun } from "../targetRun";
 import { PlatformNetwork } from "./platformNetwork";
 import { DockerStackContext, runGroupOnDocker } from "./serviceGroup";
 
 export function deployOnDocker(settings: Settings, groups: readonly ServiceGroup[]): TargetRun {
-    // The operator's verbs find the stack's containers by these labels.
-    const stackLabels = { "clinicalbdd.stack": pulumi.getStack() };
+    // The operator's verbs (cli/) find the stack's containers by these labels.
+    const stackLabels = { [stackLabel]: pulumi.getStack() };
     const network = new PlatformNetwork("platform", { labels: stackLabels });
     const context: DockerStackContext = {
         placement: { networkName: network.name, logs: settings.logs, labels: stackLabels },

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { engineCpus, goDuration } from "../engineForms";
 import { LogSettings } from "../../components/platform/settings";
-import { Workload } from "../../components/platform/workload";
+import { serviceLabel, Workload } from "../../components/platform/workload";
 
 /** What every container on the platform shares: its network and log rotation. */
 export interface DockerPlacement {
@@ -95,7 +95,7 @@ export function runOnDocker(
             ],
             ports: (workload.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip })),
             // clinicalbdd.service is the workload's first alias (app, nginx, grafana, …): `npm run logs app`.
-            labels: Object.entries({ ...workload.labels, ...placement.labels, "clinicalbdd.service": workload.aliases[0] })
+            labels: Object.entries({ ...workload.labels, ...placement.labels, [serviceLabel]: workload.aliases[0] })
                 .sort(([a], [b]) => a.localeCompare(b))
                 .map(([label, value]) => ({ label, value })),
             wait: waitForHealthy ?? false,

@@ -11,6 +11,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../../components/platform/settings";
 import { ServiceGroup } from "../../components/platform/service";
+import { stackLabel } from "../../components/platform/workload";
 import { TargetRun } from "../targetRun";
 import { runOnSwarm, SwarmPlacement } from "./runner";
 import { swarmRunOptions } from "./scheduling";
@@ -24,9 +25,9 @@ class SwarmStack extends pulumi.ComponentResource {
 export function deployOnSwarm(settings: Settings, groups: readonly ServiceGroup[]): TargetRun {
     const stack = pulumi.getStack();
     const parent = new SwarmStack("platform");
-    const labels = { "clinicalbdd.stack": stack };
+    const labels = { [stackLabel]: stack };
     // Attachable, so the operator's one-shot containers (restore) can join it.
-    const network = new docker.Network("platform-overlay", { driver: "overlay", attachable: true, labels: [{ label: "clinicalbdd.stack", value: stack }] }, { parent });
+    const network = new docker.Network("platform-overlay", { driver: "overlay", attachable: true, labels: [{ label: stackLabel, value: stack }] }, { parent });
     const placement: SwarmPlacement = { networkId: network.id, logs: settings.logs, stack, labels };
     const outputs: Record<string, pulumi.Output<string>> = {};
     const names: Record<string, pulumi.Output<string>> = {};

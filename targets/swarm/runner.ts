@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { swarmDuration } from "../engineForms";
 import { LogSettings } from "../../components/platform/settings";
-import { Healthcheck, Limits, Workload } from "../../components/platform/workload";
+import { Healthcheck, Limits, serviceLabel, Workload } from "../../components/platform/workload";
 import { waitForConvergence } from "./convergence";
 import { swarmFiles } from "./swarmFiles";
 
@@ -55,7 +55,7 @@ export function runOnSwarm(
 ): docker.Service {
     const files = swarmFiles(name, placement.stack, workload.files ?? [], opts.parent as pulumi.Resource);
     const hc = workload.healthcheck;
-    const labels = { ...workload.labels, ...placement.labels, "clinicalbdd.service": workload.aliases[0] };
+    const labels = { ...workload.labels, ...placement.labels, [serviceLabel]: workload.aliases[0] };
     const asLabels = (map: Record<string, pulumi.Input<string>>) =>
         Object.entries(map)
             .sort(([a], [b]) => a.localeCompare(b))
