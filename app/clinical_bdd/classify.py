@@ -152,7 +152,8 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
         if not (cor or loe or grade):
             bare = _BARE_GRADE.fullmatch(inner)
             glued = m.group(0)[:1] in "([" and m.start() > 0 and m.string[m.start() - 1].isalnum()
-            if bare and not glued:  # "lipoprotein(a)" is a name, not grade A
+            marker = re.fullmatch(r"\s*[a-e]\s*", inner)  # "(a) …, (b) …": list items, not grades
+            if bare and not glued and not marker:  # "lipoprotein(a)" is a name, not grade A
                 found.setdefault("grade", "".join(g for g in bare.groups() if g).upper())
                 return ""
             return m.group(0)

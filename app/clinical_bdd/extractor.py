@@ -130,11 +130,26 @@ def _dedupe(thresholds: list[Threshold]) -> list[Threshold]:
     return out
 
 
+def _strength_forward(text: str, units: list) -> None:
+    """A labelled strength line ("Grade: B") under a line that recommends nothing
+    (a population summary, a heading) grades the statement that follows it: the
+    AHRQ ePSS prints the population, then the grade, then the statement."""
+    for i, unit in enumerate(units):
+        if not unit.strength_cells or CUE.search(text[unit.start : unit.end]):
+            continue
+        for nxt in units[i + 1 : i + 3]:
+            if CUE.search(text[nxt.start : nxt.end]):
+                if not nxt.strength_cells:
+                    nxt.strength_cells, unit.strength_cells = unit.strength_cells, []
+                break
+
+
 def extract(content: str, deadline: float | None = None) -> list[Recommendation]:
     pre = before_clean(content)
     doc = repair(clean_document(pre.text))
     doc.index = [pre.index[i] for i in doc.index]  # offsets into the content as sent
     units = segment(doc.text)
+    _strength_forward(doc.text, units)
     has_formal = any(u.formal for u in units)
     recs: list[Recommendation] = []
     for unit in units:

@@ -133,6 +133,13 @@ _ISSUER_RECOMMENDS = re.compile(
 _SUBJUNCTIVE_POP = re.compile(
     r"^(?P<pop>" + _POP_WORDS + r"\b[^,;]*?)\s+be\s+(?P<part>[\w-]+ed|given|seen|taken)\b(?P<rest>.*)$", re.I
 )
+# "The USPSTF recommends that adults without X (ie, …) use a statin …": the subject of
+# a subjunctive base verb after "recommends that" is the population
+_SUBJUNCTIVE_ACTIVE_POP = re.compile(
+    r"^(?P<pop>" + _POP_WORDS + r"\b(?:[^,;()]|\([^()]{0,160}\))*?)\s+"
+    r"(?P<verb>use|take|receive|undergo|start|begin|initiate|get|avoid|stop|continue|limit|reduce|eat|engage)\b(?P<rest>.*)$",
+    re.I,
+)
 # the people an imperative is addressed to: "Encourage people to keep …",
 # "Offer advice and help to smokers to stop smoking"
 _IMPERATIVE_OBJECT_POP = re.compile(
@@ -160,6 +167,9 @@ _ADJECTIVE_AND = re.compile(r"\b[a-z]+(?:ful|ous|ive|able|ible|ent|ant)\s+and\s+
 
 def _strip_article(s: str) -> str:
     return re.sub(r"^(?:an?|the)\s+", "", s.strip(" ,;."), flags=re.I)
+
+
+_WHO_ITEMS = re.compile(r"\s*,\s*(?:and\s+|or\s+)?(?=(?:have|has|are|is|do|does|were|had|can|cannot)\b)", re.I)
 
 
 def _parse_population(pop: str, thresholds: list[Threshold]):
@@ -203,7 +213,11 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
             items = _SPLIT_CONDITIONS.split(part[len("with ") :])
             conditions.extend(_strip_article(i) for i in items if i.strip())
         else:
-            for item in re.split(r"\s+but\s+", part):
+            items = re.split(r"\s+but\s+", part)
+            if low.startswith("who "):
+                # "who have X, are not at risk of Y, and are willing to Z": one criterion per verb phrase
+                items = ["who " + i for i in _WHO_ITEMS.split(part[len("who ") :]) if i.strip()]
+            for item in items:
                 missing = absent(item)
                 if missing:
                     excluded.append(missing)
@@ -272,6 +286,10 @@ def _phrase_action(clause: str) -> tuple[str, str | None]:
         if sub and not subject:
             verb = _VERB_BASE.get(sub.group("part").lower(), sub.group("part"))
             return tidy(f"{verb} {sub.group('rest')}"), sub.group("pop")
+        active = _SUBJUNCTIVE_ACTIVE_POP.match(rest) if re.search(r"\bthat\s+$", m.group(0)[: m.start("rest")]) else None
+        if active and not subject:
+            pop = re.sub(r"\s*\((?:ie|i\.e\.|eg|e\.g\.),?\s[^()]*\)", "", active.group("pop"), flags=re.I)
+            return tidy(f"{active.group('verb').lower()} {active.group('rest')}"), pop
         return _phrase_action(rest)[0], None
     m = _IMPERATIVE.match(clause)
     if m:
@@ -364,6 +382,7 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     population = None
     lead_criteria: list[str] = []
     m = _POP_COLON.match(body)
+    from_colon = bool(m)
     if m:
         population, body = m.group("pop"), m.group("rest")
     m = _LEADING_CONDITION.match(body)
@@ -414,4 +433,8 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     if not population:
         return Parsed(None, [], trailing_excluded, criteria_extra, action)
     head, conditions, excluded, criteria = _parse_population(tidy(population), thresholds)
+    if from_colon and (t := _TRAILING_POP.search(action)) and t.group("pop"):
+        # a table row: who it is for comes from its population cell, but an absence the
+        # statement names ("… in adults who … are not at increased risk for bleeding") still excludes
+        excluded += [e for e in _parse_population(tidy(t.group("pop")), thresholds)[2] if e not in excluded]
     return Parsed(head, conditions, excluded + trailing_excluded, criteria + criteria_extra, action)

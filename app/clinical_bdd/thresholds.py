@@ -40,9 +40,11 @@ _W = "|".join(sorted((re.escape(w) for w in _CMP_WORDS), key=len, reverse=True))
 _S = "|".join(sorted((re.escape(w) for w in _CMP_SUFFIX), key=len, reverse=True))
 _SYM = "|".join(sorted((re.escape(w) for w in _CMP_SYMBOL), key=len, reverse=True))
 
-_T_SYMBOL = re.compile(r"(?P<cmp>" + _SYM + r")\s*(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r"))?(?![\w/])")
+# a footnote letter glued to the unit ("25 mg/mmolb"): the unit is kept, the letter is not
+_FOOTNOTE = r"(?:(?<=[a-zA-Z%])[a-e](?![\w/]))?"
+_T_SYMBOL = re.compile(r"(?P<cmp>" + _SYM + r")\s*(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r")" + _FOOTNOTE + r")?(?![\w/])")
 _T_WORDS = re.compile(
-    r"\b(?P<cmp>" + _W + r")\s+(?:an?\s+|the\s+)?(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r"))?(?![\w/])",
+    r"\b(?P<cmp>" + _W + r")\s+(?:an?\s+|the\s+)?(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r")" + _FOOTNOTE + r")?(?![\w/])",
     re.I,
 )
 _T_SUFFIX = re.compile(
@@ -53,7 +55,9 @@ _T_RANGE = re.compile(
     r"(?P<hi>\d+(?:\.\d+)?)\s*(?P<unit>" + _UNIT + r")?"
     r"|\b(?P<lo2>\d+)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi2>\d+)\s*(?P<unit2>years?(?:\s+of\s+age|\s+old)?)"
     r"|(?<![<>\u2264\u2265\d.])\b(?P<lo3>\d+(?:\.\d+)?)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi3>\d+(?:\.\d+)?)\s*"
-    r"(?P<unit3>mg/dL|mmol/L|mg/g|mg/mmol|mm\s?Hg|kg/m(?:2|\u00b2)|%)",
+    r"(?P<unit3>mg/dL|mmol/L|mg/g|mg/mmol|mm\s?Hg|kg/m(?:2|\u00b2)|%|m[lL]/min(?:(?:/|\s+per\s+)1\.73\s?m(?:2|\u00b2)?)?)"
+    # a lower bound before a range: "> 45\u201360 mL/min" is above 45 up to 60
+    r"|(?:>|\u2265)\s*(?P<lo4>\d+(?:\.\d+)?)\s*(?:-|\u2013|\u2014)\s*(?P<hi4>\d+(?:\.\d+)?)\s*(?P<unit4>" + _UNIT + r")",
     re.I,
 )
 
@@ -166,12 +170,16 @@ def _find_measure(text: str, start: int, unit: str, value: str) -> tuple[str, st
     return "value", "value", start
 
 
+# "slow kidney function decline in people with an eGFR …": the decline is not of the eGFR
+_WHO_BETWEEN = re.compile(r"\b(?:people|patients|persons|adults|children|individuals|those|women|men|with|who)\b", re.I)
+
+
 def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
     found: list[tuple[int, int, str, str, str]] = []  # start, end, cmp, value, unit
     for m in _T_RANGE.finditer(text):
-        lo = m.group("lo") or m.group("lo2") or m.group("lo3")
-        hi = m.group("hi") or m.group("hi2") or m.group("hi3")
-        unit = _norm_unit(m.group("unit") or m.group("unit2") or m.group("unit3")) or (
+        lo = m.group("lo") or m.group("lo2") or m.group("lo3") or m.group("lo4")
+        hi = m.group("hi") or m.group("hi2") or m.group("hi3") or m.group("hi4")
+        unit = _norm_unit(m.group("unit") or m.group("unit2") or m.group("unit3") or m.group("unit4")) or (
             "years" if re.match(r"age", m.group(0), re.I) else ""
         )
         if float(lo) < float(hi):
@@ -228,7 +236,7 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
                 if mm:
                     measure, column = f"{after.group(1).lower()} in {m_name}", f"{m_col}_{after.group(1).lower()}"
                     break
-        elif before and measure != "value":
+        elif before and measure != "value" and not _WHO_BETWEEN.search(before.group(0)):
             measure, column = f"{before.group(1).lower()} in {measure}", f"{column}_{before.group(1).lower()}"
         # goal words sit around the measure: "A1C goal of <7%", "BP should be lowered to <130"
         between = text[max(0, min(mpos, start) - 20) : start]

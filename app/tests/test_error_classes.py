@@ -417,3 +417,94 @@ def test_population_adults_age_n_years_or_older_is_adults():
         "harms of starting a bile acid binder in adults age 80 years or older. |\n"
     )
     assert [(r["population"], r["polarity"]) for r in recs] == [("adults", "insufficient_evidence")]
+
+
+# -- the UK Kidney Association table layout (held-out set 2, fourth round) ----
+
+
+def test_a_table_with_number_statement_list_and_grade_each_between_blank_lines():
+    text = (
+        "SUMMARY OF RECOMMENDATIONS\n\n"
+        "ADULTS WITH GOUT\n\n"
+        "Grade\n\n"
+        "1\n\n"
+        "We recommend starting a urate-lowering drug in people with gout and kidney stones, whatever the cause,a "
+        "in any of these situations:\n\n"
+        "a) eGFR of 30\u201360 mL/min/1.73m2\n\n"
+        "b) a urine albumin-to-creatinine ratio of \u2265 30 mg/gb\n\n"
+        "1B\n\n"
+        "2\n\n"
+        "We suggest starting a urate-lowering drug in people with an eGFR > 60\u201390 mL/min/1.73m2 to slow "
+        "kidney function decline\n\n"
+        "2C\n"
+    )
+    recs = formal(text)
+    assert set(recs) == {"1", "2"}
+    assert recs["1"].grade == "1B" and recs["2"].grade == "2C"
+    assert recs["1"].text.startswith("We recommend starting a urate-lowering drug")
+    assert sorted(cutoffs(recs["1"])) == [
+        ("UACR", ">=", "30", "mg/g"),  # the footnote letter glued to the unit ("mg/gb") is dropped, the unit kept
+        ("eGFR", "between", "30-60", "mL/min/1.73 m2"),  # a range in mL/min
+    ]
+    # a lower bound before a range: above 60 up to 90; "decline in people with an eGFR" is the eGFR itself
+    assert cutoffs(recs["2"]) == [("eGFR", "between", "60-90", "mL/min/1.73 m2")]
+
+
+def test_lettered_list_items_in_brackets_are_not_grades():
+    (rec,) = formal(
+        "Recommendations\n\n3\n\nWe recommend a statin in people with CKD in either case:\n\n"
+        "(a) an LDL cholesterol of \u2265 3 mmol/L\n\n(b) diabetes\n\n2A\n"
+    ).values()
+    assert rec.grade == "2A"
+
+
+def test_a_grade_line_between_a_population_summary_and_its_statement_grades_the_statement():
+    text = (
+        "Recommendations: Bile Acid Binders in Adults\n\n"
+        "  \u2022 Bile acid binders: Preventive Medicine -- Adults age 50 to 70 years with no history of gallstones.\n"
+        "    Grade: C\n"
+        "    Specific Recommendations:\n\n"
+        "    The USPSTF recommends that adults without a history of gallstones (ie, biliary colic or cholecystitis) "
+        "take a bile acid binder when they are aged 50 to 70 years.\n"
+    )
+    (rec,) = [r for r in extract(text) if "recommends" in r.text]
+    assert rec.grade == "C"
+    assert rec.population == "adults"  # the subject of "recommends that adults … take"
+    assert any("history of gallstones" in c for c in rec.excluded_conditions)
+    assert not any("(ie" in c for c in rec.excluded_conditions)
+
+
+def test_a_description_field_under_a_numbered_page_heading_is_that_recommendation():
+    text = (
+        "Recommendation #5 - Stool Testing\n\n"
+        "Guideline: A Guideline for Bowel Screening\n"
+        "Recommendation Topic: Choosing a test (Source)\n"
+        "Recommendation Description: Before ordering a colonoscopy, clinicians should offer a stool test to "
+        "adults aged 50 to 75 years. (Source)\n"
+        "Recommendation Category: B\n"
+        "Evidence Type: 2\n"
+    )
+    recs = formal(text)
+    assert set(recs) == {"5"}
+    assert recs["5"].text.startswith("Before ordering a colonoscopy")
+    assert recs["5"].grade == "B" and recs["5"].level_of_evidence == "type 2"
+
+
+def test_an_absence_in_a_table_rows_statement_is_an_excluded_condition():
+    recs, _ = _rows(
+        "Age Range | Recommendation |\n---|---|\n"
+        "Adults age 45\u201364 years with gout | The USPSTF recommends starting a urate-lowering drug in adults age "
+        "45 to 64 years who have gout, are not at increased risk for kidney stones, and are willing to take it daily. |\n"
+    )
+    (rec,) = recs
+    assert rec["polarity"] == "recommend"
+    assert any("increased risk for kidney stones" in e for e in rec["excluded_conditions"])
+    assert not any("kidney stones" in c for c in rec["conditions"] + rec["criteria"])
+
+
+def test_a_who_clause_of_several_verb_phrases_keeps_the_negated_one_apart():
+    (rec,) = formal(
+        "Recommendations\n6.1 Offer a statin to adults who have diabetes, are not pregnant, and are willing to take it. B\n"
+    ).values()
+    assert rec.excluded_conditions == ["pregnant"]
+    assert not rec.negated
