@@ -71,17 +71,17 @@ export async function runVerb(line: CommandLine, io: Io, env: NodeJS.ProcessEnv)
     const ctx: Context = { verb: line.verb, stack: line.stack, dryRun: line.dryRun, yes: line.yes, io, healthWaitSeconds: Number(env.OPS_HEALTH_WAIT_SECONDS ?? 180) };
     switch (line.verb) {
         case "status": {
-            const [{ status }, { DockerEngine }, { probe }, { needPulumi, stackOutput }] = await Promise.all([import("./status"), import("./engine"), import("./probe"), import("./pulumiEnv")]);
+            const [{ status }, { DockerEngine }, { probe }, { needPulumi, stackOutput }] = await Promise.all([import("./status"), import("./dockerEngine"), import("./probe"), import("./pulumiEnv")]);
             await status(ctx, line.args, { engine: new DockerEngine(), probe, needPulumi: () => needPulumi(env), output: (key) => stackOutput(line.stack, key) });
             return 0;
         }
         case "logs": {
-            const [{ logs }, { DockerEngine }] = await Promise.all([import("./logs"), import("./engine")]);
+            const [{ logs }, { DockerEngine }] = await Promise.all([import("./logs"), import("./dockerEngine")]);
             await logs(ctx, line.args, new DockerEngine());
             return 0;
         }
         case "restart": {
-            const [{ restart }, { DockerEngine }] = await Promise.all([import("./restart"), import("./engine")]);
+            const [{ restart }, { DockerEngine }] = await Promise.all([import("./restart"), import("./dockerEngine")]);
             await restart(ctx, line.args, new DockerEngine());
             return 0;
         }
@@ -90,19 +90,19 @@ export async function runVerb(line: CommandLine, io: Io, env: NodeJS.ProcessEnv)
         case "renew-cert":
         case "rotate-grafana-password": {
             const [{ stop }, { scale }, { renewCert }, { rotateGrafanaPassword }, { AutomationStack }, { DockerEngine }, { needPulumi }] = await Promise.all([
-                import("./stop"), import("./scale"), import("./renewCert"), import("./rotateGrafanaPassword"), import("./pulumiStack"), import("./engine"), import("./pulumiEnv"),
+                import("./stop"), import("./scale"), import("./renewCert"), import("./rotateGrafanaPassword"), import("./pulumiStack"), import("./dockerEngine"), import("./pulumiEnv"),
             ]);
             const verb = { stop, scale, "renew-cert": renewCert, "rotate-grafana-password": rotateGrafanaPassword }[line.verb];
             await verb(ctx, line.args, { stack: new AutomationStack(line.stack), engine: new DockerEngine(), ask, needPulumi: () => needPulumi(env) });
             return 0;
         }
         case "backup": {
-            const [{ backup }, { DockerEngine }] = await Promise.all([import("./backup"), import("./engine")]);
+            const [{ backup }, { DockerEngine }] = await Promise.all([import("./backup"), import("./dockerEngine")]);
             await backup(ctx, line.args, new DockerEngine());
             return 0;
         }
         case "restore": {
-            const [{ restore, processSignals }, { DockerEngine }] = await Promise.all([import("./restore"), import("./engine")]);
+            const [{ restore, processSignals }, { DockerEngine }] = await Promise.all([import("./restore"), import("./dockerEngine")]);
             await restore(ctx, line.args, { engine: new DockerEngine(), signals: processSignals, id: process.pid, extraArgs: env.OPS_RESTORE_DOCKER_ARGS });
             return 0;
         }

@@ -5,7 +5,8 @@
  * the retry command printed.
  */
 import { backup, backupPlan } from "../../cli/backup";
-import { oneShot, parseExtraArgs, parseRestoreArgs, restore, restorePlan, RestoreSources, Signals } from "../../cli/restore";
+import { restore, Signals } from "../../cli/restore";
+import { oneShot, parseExtraArgs, parseRestoreArgs, restorePlan, RestoreSources } from "../../cli/restorePlan";
 import { runCommand } from "../../cli/plan";
 import { FakeEngine, hostContainers, runVerbIn, swarmStack } from "../helpers/fakeEngine";
 
