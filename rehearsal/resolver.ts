@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { Supervisor } from "./processes";
-import { waitUntil } from "./net";
+import { Supervisor } from "../test/helpers/processes";
+import { waitUntil } from "../test/helpers/net";
 import * as dgram from "dgram";
 
 /**

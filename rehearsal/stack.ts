@@ -9,8 +9,8 @@ import { NginxFacts, renderNginxConf, resolverCacheSeconds } from "../components
 import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheus/prometheusConfig";
 import { parseSettings, Settings } from "../components/platform/settings";
 import type { ScrapeTargets } from "../components/platform/topology";
-import { Answer, freePort, freePorts, randomLoopbackPrefix, request, RequestOptions, sleep } from "./net";
-import { Supervisor } from "./processes";
+import { Answer, freePort, freePorts, randomLoopbackPrefix, request, RequestOptions, sleep } from "../test/helpers/net";
+import { Supervisor } from "../test/helpers/processes";
 import { LoopbackResolver } from "./resolver";
 import { CertificateFiles, createAuthority, issueCertificate } from "./tls";
 

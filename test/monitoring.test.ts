@@ -33,7 +33,7 @@ import {
     rulesForUnitTests,
     startBlackboxExporter,
 } from "./helpers/monitoringTools";
-import { Supervisor } from "../rehearsal/processes";
+import { Supervisor } from "./helpers/processes";
 import { makeTempDir, runTool, startOnLoopback, writeSelfSignedCertificate } from "./helpers/tools";
 
 const settingsWith = (values: Record<string, string> = {}): Settings => parseSettings((key) => values[key]);

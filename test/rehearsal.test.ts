@@ -9,7 +9,7 @@ import * as tls from "tls";
 import { alertRuleGroups } from "../monitoring/prometheus/alertRules";
 import { scrapeJobs } from "../monitoring/prometheus/prometheusConfig";
 import { LoadReport, sampleGuideline, SteadyLoad, steadyMix } from "./engine/load";
-import { request, sleep, waitUntil } from "../rehearsal/net";
+import { request, sleep, waitUntil } from "./helpers/net";
 import { appDir, Rehearsal } from "../rehearsal/stack";
 import * as path from "path";
 
