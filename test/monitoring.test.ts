@@ -40,7 +40,7 @@ const settingsWith = (values: Record<string, string> = {}): Settings => parseSet
 const defaults = settingsWith();
 
 const loopbackTargets: ScrapeTargets = {
-    app: { dnsName: "app.rehearsal.test", port: 18000 },
+    app: { dnsName: "app.loopback.test", port: 18000 },
     nginxExporter: "127.0.0.1:19113",
     nodeExporter: "127.0.0.1:19100",
     blackboxExporter: "127.0.0.1:19115",
