@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: installs everything the tests need on a fresh Debian machine, then runs
 # every test: type check, jest (mocks, renderers checked by nginx/promtool/amtool, the
-# rehearsal, the program on a real Docker engine), pytest for app/, actionlint on the
+# program on a real Docker engine), pytest for app/, actionlint on the
 # workflows, shellcheck on the scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages: real servers and validators. Installed only when missing.
 debian_packages=(nginx prometheus prometheus-alertmanager prometheus-node-exporter
-    prometheus-blackbox-exporter prometheus-nginx-exporter dnsmasq wrk shellcheck openssl sqlite3
+    prometheus-blackbox-exporter prometheus-nginx-exporter wrk shellcheck openssl sqlite3
     libnginx-mod-stream docker.io debootstrap iproute2)
 missing=()
 for package in "${debian_packages[@]}"; do

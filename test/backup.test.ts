@@ -3,7 +3,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { Supervisor } from "../rehearsal/processes";
+import { Supervisor } from "./helpers/processes";
 import { exporterMetricsDir, readMetricList, repoRoot } from "./helpers/monitoringTools";
 import { makeTempDir, runTool, startOnLoopback } from "./helpers/tools";
 

@@ -33,14 +33,14 @@ import {
     rulesForUnitTests,
     startBlackboxExporter,
 } from "./helpers/monitoringTools";
-import { Supervisor } from "../rehearsal/processes";
+import { Supervisor } from "./helpers/processes";
 import { makeTempDir, runTool, startOnLoopback, writeSelfSignedCertificate } from "./helpers/tools";
 
 const settingsWith = (values: Record<string, string> = {}): Settings => parseSettings((key) => values[key]);
 const defaults = settingsWith();
 
 const loopbackTargets: ScrapeTargets = {
-    app: { dnsName: "app.rehearsal.test", port: 18000 },
+    app: { dnsName: "app.loopback.test", port: 18000 },
     nginxExporter: "127.0.0.1:19113",
     nodeExporter: "127.0.0.1:19100",
     blackboxExporter: "127.0.0.1:19115",

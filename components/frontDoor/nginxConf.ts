@@ -1,6 +1,6 @@
 import { Settings } from "../platform/settings";
 
-/** Where nginx finds things; the Docker deployment and the rehearsal differ only here. */
+/** Where nginx finds things; the Docker deployment and the renderer tests on loopback differ only here. */
 export interface NginxFacts {
     /** DNS server nginx asks for the app's addresses (Docker's embedded resolver: 127.0.0.11). */
     readonly resolver: string;

@@ -1,7 +1,7 @@
 /**
  * Where each part of the platform answers, as seen from inside the platform's network.
- * The Pulumi program passes Docker network aliases; the rehearsal passes loopback
- * addresses. Renderers take these as inputs, so one renderer serves both.
+ * The Pulumi program passes Docker network aliases; the renderer tests (test/monitoring.test.ts)
+ * pass loopback addresses. Renderers take these as inputs, so one renderer serves both.
  */
 /** host:port of one target, or a DNS name whose every A record is a target (one per Swarm node or task). */
 export type ScrapeTarget = string | { readonly dnsName: string; readonly port: number };
@@ -13,7 +13,7 @@ export interface ScrapeTargets {
     readonly nginxExporter: string;
     /** node-exporter: one on a single host, one per node (DNS) on Swarm. */
     readonly nodeExporter: ScrapeTarget;
-    /** cAdvisor, likewise; absent where no container runtime exists (the rehearsal). */
+    /** cAdvisor, likewise; absent where no container runtime exists (the loopback renderer tests). */
     readonly cadvisor?: ScrapeTarget;
     /** host:port of the blackbox exporter. */
     readonly blackboxExporter: string;

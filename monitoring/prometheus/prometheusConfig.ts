@@ -23,7 +23,7 @@ export const scrapeJobs = {
 /** The blackbox module that fetches the health URL over HTTPS (see blackboxConfig.ts). */
 export const healthProbeModule = "http_2xx";
 
-/** Where Prometheus finds its files. The container's paths by default; the rehearsal passes its own. */
+/** Where Prometheus finds its files. The container's paths by default; the renderer tests pass their own. */
 export interface PrometheusPaths {
     /** The configuration file Prometheus reads (default /etc/prometheus/prometheus.yml). */
     readonly configFile: string;

@@ -49,7 +49,7 @@ export class Deployment {
     private generation = 0;
     current?: ProgramRun;
 
-    constructor(readonly stack: string, private readonly baseConfig: Record<string, string>) {
+    constructor(readonly stack: string, readonly baseConfig: Readonly<Record<string, string>>) {
         this.real = new RealOutputs(stack);
     }
 

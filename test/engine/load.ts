@@ -230,7 +230,7 @@ export const sampleGuideline = {
         "If oxygen saturation is below 92%, give supplemental oxygen.",
 };
 
-/** The steady mix the rehearsal uses: health checks and analyses through nginx. */
+/** The steady mix the engine tests send: health checks and analyses through nginx. */
 export const steadyMix: readonly LoadRequest[] = [
     { method: "GET", path: "/health", headers: { Accept: "application/json" } },
     {

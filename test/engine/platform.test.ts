@@ -15,6 +15,7 @@ import { LoadReport, SteadyLoad, steadyMix } from "./load";
 import { baselineCommit, baselineProgramDir } from "../helpers/baselineProgram";
 import { ProgramRun } from "../helpers/pulumiProgram";
 import { CONTAINER, Deployment, Step } from "./deployment";
+import { frontDoorChecks } from "./frontDoorChecks";
 import { expectNoFailures, get, normalise, servedCertificate, sleep } from "./probes";
 import * as provider from "./provider";
 import { testDeployment, TestPorts } from "./testStack";
@@ -27,6 +28,8 @@ let httpsPort: number;
 let httpPort: number;
 let firstUp: { steps: Step[]; seconds: number };
 let grafanaPort: number;
+/** The published ports, for the front-door and monitoring checks (./frontDoorChecks.ts). */
+let stackPorts: TestPorts;
 /** The stack's config as the tests change it, one `pulumi config set` after another. */
 const config: Record<string, string> = {};
 const figures: string[] = [];
@@ -39,6 +42,7 @@ beforeAll(async () => {
     httpPort = ports.http;
     httpsPort = ports.https;
     grafanaPort = ports.grafana;
+    stackPorts = ports;
     // The stack as the program before the layout move deployed it; the second `up` is this checkout's.
     const run = await deployment.program({}, baselineProgramDir());
     const started = Date.now();
@@ -108,6 +112,9 @@ describe("the first pulumi up on a real engine", () => {
         expect(steps).toEqual([]);
     });
 });
+
+// The rehearsal's checks, on this same deployed stack (replicas 2), before any config change.
+frontDoorChecks(() => ({ deployment, ports: stackPorts }), figures);
 
 describe("config changes under steady load, in the order the engine runs them", () => {
     /** Applies a config change with 8 clients sending health checks and analyses through nginx. */

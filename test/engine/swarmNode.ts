@@ -1,5 +1,5 @@
 import { execFileSync } from "child_process";
-import { freePorts } from "../../rehearsal/net";
+import { freePorts } from "../helpers/net";
 import * as path from "path";
 import { ProgramRun } from "../helpers/pulumiProgram";
 import { Deployment } from "./deployment";

@@ -1,4 +1,4 @@
-import { freePorts } from "../../rehearsal/net";
+import { freePorts } from "../helpers/net";
 import { Deployment } from "./deployment";
 
 /** The host ports a test stack publishes, each free on 127.0.0.1 when it was chosen. */

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { Supervisor } from "../../rehearsal/processes";
+import { Supervisor } from "./processes";
 import { startOnLoopback } from "./tools";
 
 export const repoRoot = path.join(__dirname, "..", "..");

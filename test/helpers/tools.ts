@@ -2,8 +2,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { freePort } from "../../rehearsal/net";
-import { Supervisor } from "../../rehearsal/processes";
+import { freePort } from "./net";
+import { Supervisor } from "./processes";
 
 /** Runs a real tool (nginx, openssl, …) and returns its exit code and combined output. */
 export function runTool(command: string, args: readonly string[], timeoutMs = 30_000): { code: number; output: string } {
@@ -33,7 +33,7 @@ export function writeSelfSignedCertificate(dir: string, names: readonly string[]
 
 /**
  * Starts a real server (Debian's prometheus, blackbox exporter, …) on a free 127.0.0.1 port
- * under `supervisor` — the rehearsal's, so it runs in its own process group and is ended by
+ * under `supervisor` (test/helpers/processes.ts), so it runs in its own process group and is ended by
  * `supervisor.stopAll()` — and waits until `readyPath` answers 2xx. Returns its base URL.
  */
 export async function startOnLoopback(

@@ -1,16 +1,8 @@
+/** Ports, polling and one-shot HTTP(S) requests for the tests. */
 import * as http from "http";
 import * as https from "https";
 import * as net from "net";
 import type { TLSSocket } from "tls";
-
-/**
- * A /24 of loopback addresses of its own (127.A.B.0, A and B random): replicas, the
- * resolver and the servers of one rehearsal never meet those of another run on the host.
- */
-export function randomLoopbackPrefix(): string {
-    const octet = (): number => 10 + Math.floor(Math.random() * 240);
-    return `127.${octet()}.${octet()}.`;
-}
 
 /** True when a TCP listener can bind host:port right now. */
 export function canListen(host: string, port: number): Promise<boolean> {

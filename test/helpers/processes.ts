@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { waitUntil } from "./net";
 
-/** One server the rehearsal started, in its own process group. */
+/** One server a test started, in its own process group. */
 export interface Supervised {
     readonly name: string;
     readonly child: ChildProcess;
