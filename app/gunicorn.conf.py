@@ -99,6 +99,14 @@ def on_starting(server):
     )
 
 
+def post_worker_init(worker):
+    # Each worker owns its analysis processes (clinical_bdd/isolation.py): the
+    # forkserver and a first child start here, before the worker serves.
+    from clinical_bdd import isolation
+
+    isolation.start_worker_pool()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
