@@ -169,10 +169,21 @@ def get_pool() -> AnalysisPool:
 
 
 def start_worker_pool(warm: int = 1) -> None:
-    """gunicorn post_worker_init: the forkserver and a first child, before requests."""
+    """gunicorn post_worker_init: the forkserver (~1 s: it imports the pipeline
+    and the word list) and a first child, in a thread so that the worker's
+    heartbeat starts at once; a request before it is done waits for the same
+    forkserver."""
     if mode_from_env() == INLINE:
         return
-    get_pool().warm(warm)
+    pool = get_pool()
+
+    def warm_up():
+        try:
+            pool.warm(warm)
+        except Exception:  # pragma: no cover - a request starts them again
+            log.exception("could not start the analysis process")
+
+    threading.Thread(target=warm_up, name="analysis-warm-up", daemon=True).start()
 
 
 def run(task: str, args: tuple, deadline: float, mode: str | None = None):
