@@ -120,14 +120,50 @@ class AnalysisPool:
 
     def call(self, task: str, args: tuple, deadline: float):
         """Run ``task`` (see analysis_child.TASKS) in a child; its result, or
-        its exception raised again here. GenerationTimeout at the deadline."""
+        its exception raised again here. GenerationTimeout at the deadline.
+
+        Getting a child (a fork, or the forkserver's start while a worker
+        boots) and sending it the input (megabytes through a pipe the child
+        drains as it reads) happen in a helper thread, so that the wait for
+        the answer is bounded by the deadline from the first moment."""
         if time.monotonic() >= deadline:
             raise GenerationTimeout()
-        child = self._take()
+        got_child = threading.Event()
+        state: dict = {"abandoned": False}
+        state_lock = threading.Lock()
+
+        def take_and_send():
+            try:
+                child = self._take()
+            except BaseException as exc:  # noqa: BLE001  (raised again by the waiting thread)
+                state["error"] = exc
+                got_child.set()
+                return
+            with state_lock:
+                abandoned = state["abandoned"]
+                state["child"] = child
+            got_child.set()
+            if abandoned:
+                child.kill()
+                return
+            try:
+                child.conn.send((task, args, deadline))
+            except (OSError, EOFError, ValueError):
+                pass  # killed at the deadline, or died: the waiting thread sees EOF
+
+        threading.Thread(target=take_and_send, name="analysis-send", daemon=True).start()
+        if not got_child.wait(max(0.0, deadline - time.monotonic())):
+            with state_lock:
+                state["abandoned"] = True
+                child = state.get("child")
+            if child is None:
+                raise GenerationTimeout()
+        if "error" in state:
+            raise AnalysisCrashed(f"could not start the analysis process ({type(state['error']).__name__})")
+        child = state["child"]
         answered = False
         try:
             try:
-                child.conn.send((task, args, deadline))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not child.conn.poll(remaining):
                     with self._lock:
@@ -178,10 +214,16 @@ def start_worker_pool(warm: int = 1) -> None:
     pool = get_pool()
 
     def warm_up():
+        started = time.monotonic()
         try:
             pool.warm(warm)
         except Exception:  # pragma: no cover - a request starts them again
             log.exception("could not start the analysis process")
+            return
+        log.info(
+            "analysis processes ready",
+            extra={"pid": os.getpid(), "duration_ms": round((time.monotonic() - started) * 1000, 3)},
+        )
 
     threading.Thread(target=warm_up, name="analysis-warm-up", daemon=True).start()
 

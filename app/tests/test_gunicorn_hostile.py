@@ -21,12 +21,25 @@ def letter_spaced(size: int) -> str:
     return (" ".join("w h o h a v e d i a b e t e s a n d s h o u l d" for _ in range(size // 48 + 1)))[:size]
 
 
+def start(gunicorn_server, workers: int = 2):
+    """A server whose workers have their analysis processes ready (a forkserver
+    takes 1-5 s to start on a loaded machine; a request before then waits for it)."""
+    server = gunicorn_server({"REQUEST_TIMEOUT_SECONDS": str(TIMEOUT)}, workers=workers)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready = {r.get("pid") for r in server.log_records() if r.get("message") == "analysis processes ready"}
+        if len(ready) >= workers:
+            return server
+        time.sleep(0.1)
+    raise AssertionError("analysis processes not ready:\n" + server.log_text()[-3000:])
+
+
 def post(base: str, **kwargs):
     return requests.post(base + "/api/v1/analyze", timeout=60, **kwargs)
 
 
 def test_hostile_request_costs_only_its_own_deadline(gunicorn_server):
-    server = gunicorn_server({"REQUEST_TIMEOUT_SECONDS": str(TIMEOUT)}, workers=2)
+    server = start(gunicorn_server)
     base = server.base
     pids = server.worker_pids()
     hostile = json.dumps({"content": letter_spaced(1_500_000)})
@@ -37,7 +50,7 @@ def test_hostile_request_costs_only_its_own_deadline(gunicorn_server):
         r = fn()
         return r, started, time.monotonic()
 
-    ordinary = [p.read_text(encoding="utf-8") for p in GUIDELINES[:2]] + [ORDINARY]
+    ordinary = [GUIDELINES[0].read_text(encoding="utf-8"), ORDINARY, ORDINARY]
     with cf.ThreadPoolExecutor(6) as pool:
         bad = [pool.submit(timed, lambda: post(base, data=hostile, headers={"Content-Type": "application/json"})) for _ in range(2)]
         time.sleep(0.5)  # both hostile requests are being analysed (one per worker, or two on one)
@@ -68,7 +81,7 @@ def test_hostile_request_costs_only_its_own_deadline(gunicorn_server):
 
 
 def test_malformed_input_through_gunicorn_is_4xx_json(gunicorn_server):
-    server = gunicorn_server({"REQUEST_TIMEOUT_SECONDS": str(TIMEOUT)}, workers=2)
+    server = start(gunicorn_server)
     base = server.base
     json_type = {"Content-Type": "application/json"}
     cases = [

@@ -107,6 +107,7 @@ def test_isolated_analysis_is_cut_off_at_the_deadline_and_the_next_request_is_se
     from clinical_bdd import isolation
 
     pool = isolation.get_pool()
+    pool.warm(1)  # the forkserver's start (1-5 s on a loaded machine) is not the hostile request's
     killed = pool.killed
     hostile = " ".join("a b c d e f g h" for _ in range(60_000))  # ~1 MB of letter-spaced runs, one unit
     started = time.monotonic()
