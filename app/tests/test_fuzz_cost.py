@@ -63,6 +63,7 @@ SMALL = 1_500
 @example("Class I ")
 @example(". ")
 @example("metformin is recommended if A1C <7% ")
+@example("If should not ")
 def test_work_grows_linearly_with_the_input(unit):
     small = _cpu(_repeat(unit, SMALL))
     large = _cpu(_repeat(unit, SMALL * 8))
