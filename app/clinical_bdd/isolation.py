@@ -204,14 +204,17 @@ def get_pool() -> AnalysisPool:
         return _pool
 
 
-def start_worker_pool(warm: int = 1) -> None:
-    """gunicorn post_worker_init: the forkserver (~1 s: it imports the pipeline
-    and the word list) and a first child, in a thread so that the worker's
-    heartbeat starts at once; a request before it is done waits for the same
-    forkserver."""
+def start_worker_pool(warm: int = 1, notify=None, wait_seconds: float = 60.0) -> None:
+    """gunicorn post_worker_init: the forkserver (1-5 s: it imports the pipeline
+    and the word list) and a first child, before the worker accepts requests,
+    so that a ready worker answers at once. The start runs in a thread while
+    ``notify`` (the worker's heartbeat) is called, so that gunicorn's timeout
+    does not take the wait for silence; past ``wait_seconds`` the worker serves
+    anyway (a request then waits for the same forkserver)."""
     if mode_from_env() == INLINE:
         return
     pool = get_pool()
+    done = threading.Event()
 
     def warm_up():
         started = time.monotonic()
@@ -220,12 +223,18 @@ def start_worker_pool(warm: int = 1) -> None:
         except Exception:  # pragma: no cover - a request starts them again
             log.exception("could not start the analysis process")
             return
+        finally:
+            done.set()
         log.info(
             "analysis processes ready",
             extra={"pid": os.getpid(), "duration_ms": round((time.monotonic() - started) * 1000, 3)},
         )
 
     threading.Thread(target=warm_up, name="analysis-warm-up", daemon=True).start()
+    until = time.monotonic() + wait_seconds
+    while not done.wait(0.2) and time.monotonic() < until:
+        if notify is not None:
+            notify()
 
 
 def run(task: str, args: tuple, deadline: float, mode: str | None = None):
