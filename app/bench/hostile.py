@@ -8,7 +8,7 @@ disturb the next; a cell that needs more than --budget CPU seconds is stopped
 and shown as "> budget". Ratios are to the ordinary text of the same size,
 measured in the same run, so the figures compare across machines.
 
-    cd app && .venv/bin/python bench/hostile.py [--budget 60] [--sizes 10,100,1000]
+    cd app && .venv/bin/python bench/hostile.py [--budget 60] [--sizes 10,100,1000] [--shapes]
 """
 from __future__ import annotations
 
@@ -43,7 +43,19 @@ def single_token(size: int) -> str:
     return "a" * size
 
 
+def repeated(unit: str):
+    return lambda size: (unit * (size // len(unit) + 1))[:size]
+
+
 KINDS = {"ordinary": ordinary, "letter-spaced": letter_spaced, "single token": single_token}
+# --shapes: one short piece repeated, each of which once cost quadratic time (issue 17)
+SHAPES = {
+    "'[' x n": repeated("["),
+    "'Class I ' x n": repeated("Class I "),
+    "'. ' x n": repeated(". "),
+    "'If should not '": repeated("If should not "),
+    "'… if A1C <7% '": repeated("metformin is recommended if A1C <7% "),
+}
 
 
 def _measure(kind: str, size: int, budget: float, out) -> None:
@@ -76,13 +88,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--budget", type=float, default=60.0, help="CPU seconds per cell before it is stopped")
     ap.add_argument("--sizes", default="10,100,1000", help="sizes in KB (1000 = 1 MB)")
+    ap.add_argument("--shapes", action="store_true", help="also the repeated pieces that once cost quadratic time")
     args = ap.parse_args()
+    if args.shapes:
+        KINDS.update(SHAPES)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"CPU ms per KB of analyze (budget {args.budget:.0f} s CPU per cell); ratio to ordinary text of the same size")
-    print(f"{'text':<14}" + "".join(f"{f'{kb} KB':>24}" for kb in sizes))
+    print(f"{'text':<18}" + "".join(f"{f'{kb} KB':>26}" for kb in sizes))
     base: dict[int, float] = {}
     for kind in KINDS:
-        row = f"{kind:<14}"
+        row = f"{kind:<18}"
         for kb in sizes:
             seconds = measure(kind, kb * 1000, args.budget)
             if seconds is None:
@@ -96,7 +111,7 @@ def main() -> None:
                     cell = f"{per_kb:.2f} ms/KB (1x)"
                 else:
                     cell = f"{per_kb:.2f} ms/KB ({seconds / base[kb]:.1f}x)" if kb in base else f"{per_kb:.2f} ms/KB"
-            row += f"{cell:>24}"
+            row += f"{cell:>26}"
         print(row)
 
 
