@@ -77,7 +77,10 @@ def measure(kind: str, size: int, budget: float) -> float | None:
     proc.start()
     child.close()
     ready = parent.poll(budget * 1.5 + 30)  # wall-clock guard; the CPU limit stops it first
-    value = parent.recv() if ready else None
+    try:
+        value = parent.recv() if ready else None
+    except EOFError:  # stopped by the CPU limit
+        value = None
     if proc.is_alive():
         proc.kill()
     proc.join()
