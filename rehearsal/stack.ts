@@ -2,13 +2,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderAlertmanagerConfig } from "../monitoring/alertmanagerConfig";
-import { alertRulesFileName, renderAlertRules } from "../monitoring/alertRules";
-import { renderBlackboxConfig } from "../monitoring/blackboxConfig";
-import { NginxFacts, renderNginxConf, resolverCacheSeconds } from "../components/nginxConf";
-import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheusConfig";
-import { parseSettings, Settings } from "../components/settings";
-import type { ScrapeTargets } from "../components/topology";
+import { renderAlertmanagerConfig } from "../monitoring/alertmanager/alertmanagerConfig";
+import { alertRulesFileName, renderAlertRules } from "../monitoring/prometheus/alertRules";
+import { renderBlackboxConfig } from "../monitoring/exporters/blackboxConfig";
+import { NginxFacts, renderNginxConf, resolverCacheSeconds } from "../components/frontDoor/nginxConf";
+import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheus/prometheusConfig";
+import { parseSettings, Settings } from "../components/platform/settings";
+import type { ScrapeTargets } from "../components/platform/topology";
 import { Answer, freePort, freePorts, randomLoopbackPrefix, request, RequestOptions, sleep } from "./net";
 import { Supervisor } from "./processes";
 import { LoopbackResolver } from "./resolver";
@@ -196,7 +196,7 @@ export class Rehearsal {
         fs.mkdirSync(path.join(scratch, "prometheus-multiproc"), { recursive: true });
         fs.mkdirSync(path.join(scratch, "slots"), { recursive: true });
         const app = this.settings.app;
-        // The environment the Pulumi program gives each replica (components/appService.ts).
+        // The environment the Pulumi program gives each replica (components/app/appService.ts).
         const env: NodeJS.ProcessEnv = {
             PATH: process.env.PATH,
             LANG: "C.UTF-8",

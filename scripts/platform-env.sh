@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by scripts/deploy.sh and scripts/ops.sh: the checks for the Pulumi CLI and Docker,
+# Sourced by scripts/deploy.sh: the checks for the Pulumi CLI and Docker,
 # and the state backend and passphrase every Pulumi command of the platform uses. The caller
 # defines fail() (prints its message and exits) and runs from the repository root.
 

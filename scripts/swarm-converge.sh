@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Waits until a replicated Swarm service has converged on its current spec: as many tasks
 # desired running as it has replicas, each running the service's current task template, and
-# no rollback in progress. Run by `pulumi up` after each service update (components/swarm/
+# no rollback in progress. Run by `pulumi up` after each service update (targets/swarm/
 # convergence.ts). On a rollback, a paused update or the timeout it fails, naming the reason
 # Swarm gives for the tasks that are not running ("no suitable node (insufficient resources
 # on 1 node)", a failed healthcheck, …), where the provider would only say "did not converge".

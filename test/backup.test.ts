@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { Supervisor } from "../rehearsal/processes";
-import { monitoringDir, readMetricList, repoRoot } from "./helpers/monitoringTools";
+import { exporterMetricsDir, readMetricList, repoRoot } from "./helpers/monitoringTools";
 import { makeTempDir, runTool, startOnLoopback } from "./helpers/tools";
 
 /**
@@ -128,7 +128,7 @@ describe("backup.sh", () => {
     test("writes the newest archive's time for node-exporter, with the metric names monitoring/ lists", () => {
         const text = fs.readFileSync(path.join(textfileDir, "clinical_bdd_backup.prom"), "utf8");
         const samples = [...text.matchAll(/^(\w+)\{service="(\w+)"\} (\d+)$/gm)].map((m) => ({ name: m[1], service: m[2], value: Number(m[3]) }));
-        const listed = readMetricList(path.join(monitoringDir, "exporter-metrics", "backup-job.txt"));
+        const listed = readMetricList(path.join(exporterMetricsDir, "backup-job.txt"));
         expect([...new Set(samples.map((s) => s.name))].sort()).toEqual([...listed].sort());
         const stamps = samples.filter((s) => s.name === "clinical_bdd_backup_last_success_timestamp_seconds");
         expect(stamps.map((s) => s.service).sort()).toEqual(["grafana", "prometheus"]);

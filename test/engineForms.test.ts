@@ -1,4 +1,4 @@
-import { engineCpus, goDuration } from "../components/engineForms";
+import { engineCpus, goDuration } from "../targets/engineForms";
 
 // The forms the Docker provider reads back from the engine (checked against a real engine
 // in test/engine); a container declared in another form is replaced on every `pulumi up`.

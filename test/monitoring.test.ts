@@ -9,25 +9,25 @@ import {
     alertRulesFileName,
     productionGuideThresholds,
     renderAlertRules,
-} from "../monitoring/alertRules";
-import { alertReceivers, renderAlertmanagerConfig } from "../monitoring/alertmanagerConfig";
-import { renderBlackboxConfig } from "../monitoring/blackboxConfig";
+} from "../monitoring/prometheus/alertRules";
+import { alertReceivers, renderAlertmanagerConfig } from "../monitoring/alertmanager/alertmanagerConfig";
+import { renderBlackboxConfig } from "../monitoring/exporters/blackboxConfig";
 import {
     dashboardFiles,
     prometheusDatasourceUid,
     renderGrafanaDashboardProvider,
     renderGrafanaDatasources,
-} from "../monitoring/grafanaProvisioning";
-import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheusConfig";
-import { parseSettings, Settings } from "../components/settings";
-import { dockerScrapeTargets, ScrapeTargets, swarmScrapeTargets } from "../components/topology";
+} from "../monitoring/grafana/grafanaProvisioning";
+import { PrometheusPaths, prometheusArgs, renderPrometheusConfig } from "../monitoring/prometheus/prometheusConfig";
+import { parseSettings, Settings } from "../components/platform/settings";
+import { dockerScrapeTargets, ScrapeTargets, swarmScrapeTargets } from "../components/platform/topology";
 import {
     appMetricNames,
     dashboardExprs,
     exporterMetricLists,
     grafanaExprToPromQL,
     metricNamesIn,
-    monitoringDir,
+    ruleTestsDir,
     ruleTestCoverage,
     ruleTestFiles,
     rulesForUnitTests,
@@ -258,7 +258,7 @@ describe("promtool test rules: every alert fires and stays silent at its boundar
     let dir: string;
     beforeAll(() => {
         dir = subdir("rule-tests");
-        for (const file of ruleTestFiles()) fs.copyFileSync(path.join(monitoringDir, "tests", file), path.join(dir, file));
+        for (const file of ruleTestFiles()) fs.copyFileSync(path.join(ruleTestsDir, file), path.join(dir, file));
         fs.writeFileSync(path.join(dir, alertRulesFileName), rulesForUnitTests(renderAlertRules(defaults)));
     });
 
@@ -266,9 +266,9 @@ describe("promtool test rules: every alert fires and stays silent at its boundar
         expect({ replicas: defaults.replicas, renewBeforeDays: defaults.tls.renewBeforeDays }).toEqual({ replicas: 2, renewBeforeDays: 30 });
     });
 
-    test.each(ruleTestFiles())("monitoring/tests/%s passes", (file) => {
+    test.each(ruleTestFiles())("monitoring/prometheus/tests/%s passes", (file) => {
         const { code, output } = runTool("promtool", ["test", "rules", path.join(dir, file)]);
-        if (code !== 0) throw new Error(`promtool test rules monitoring/tests/${file} failed:\n${output}`);
+        if (code !== 0) throw new Error(`promtool test rules monitoring/prometheus/tests/${file} failed:\n${output}`);
     });
 
     test("every alert has its own test file with a firing and a silent case", () => {
@@ -276,12 +276,12 @@ describe("promtool test rules: every alert fires and stays silent at its boundar
         for (const rule of alertRuleGroups(defaults).flatMap((g) => g.rules)) {
             const file = `${rule.alert}.test.yml`;
             if (!ruleTestFiles().includes(file)) {
-                problems.push(`${rule.alert}: no monitoring/tests/${file}`);
+                problems.push(`${rule.alert}: no monitoring/prometheus/tests/${file}`);
                 continue;
             }
-            const covered = ruleTestCoverage(path.join(monitoringDir, "tests", file)).get(rule.alert);
-            if (!covered?.fires) problems.push(`${rule.alert}: monitoring/tests/${file} has no case where it fires`);
-            if (!covered?.silent) problems.push(`${rule.alert}: monitoring/tests/${file} has no case where it stays silent`);
+            const covered = ruleTestCoverage(path.join(ruleTestsDir, file)).get(rule.alert);
+            if (!covered?.fires) problems.push(`${rule.alert}: monitoring/prometheus/tests/${file} has no case where it fires`);
+            if (!covered?.silent) problems.push(`${rule.alert}: monitoring/prometheus/tests/${file} has no case where it stays silent`);
         }
         expect(problems).toEqual([]);
     });
@@ -426,9 +426,9 @@ describe("every PromQL expression parses and reads metrics that really exist", (
     const dashboards = dashboardFiles();
     const ruleExprs = alertRuleGroups(defaults)
         .flatMap((g) => g.rules)
-        .map((r) => ({ where: `rule ${r.alert} (monitoring/alertRules.ts)`, expr: r.expr }));
+        .map((r) => ({ where: `rule ${r.alert} (monitoring/prometheus/alertRules.ts)`, expr: r.expr }));
     const panelExprs = dashboardExprs(dashboards).map((d) => ({
-        where: `dashboard monitoring/dashboards/${d.dashboard}, panel "${d.panel}" ${d.refId}`,
+        where: `dashboard monitoring/grafana/dashboards/${d.dashboard}, panel "${d.panel}" ${d.refId}`,
         expr: grafanaExprToPromQL(d.expr),
     }));
 
@@ -465,7 +465,7 @@ describe("every PromQL expression parses and reads metrics that really exist", (
         expect(missing).toEqual([]);
     });
 
-    test("every other metric is in an exporter's list (monitoring/exporter-metrics/*.txt)", () => {
+    test("every other metric is in an exporter's list (monitoring/exporters/exporter-metrics/*.txt)", () => {
         const lists = exporterMetricLists();
         const known = new Set([...lists.values()].flatMap((s) => [...s]));
         const unknown = [...ruleExprs, ...panelExprs].flatMap((e) =>

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { renderEdgeConf } from "../components/edgeConf";
-import { NginxFacts, renderNginxConf } from "../components/nginxConf";
-import { parseSettings } from "../components/settings";
+import { renderEdgeConf } from "../components/frontDoor/edgeConf";
+import { NginxFacts, renderNginxConf } from "../components/frontDoor/nginxConf";
+import { parseSettings } from "../components/platform/settings";
 import { makeTempDir, runTool, writeSelfSignedCertificate } from "./helpers/tools";
 
 const settingsWith = (values: Record<string, string>) => parseSettings((key) => values[key]);

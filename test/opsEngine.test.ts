@@ -1,18 +1,18 @@
 /**
- * The operator's Docker verbs (scripts/ops.sh) run for real against the platform deployed on
+ * The operator's Docker verbs (cli/, as npm run <verb> runs them) run for real against the platform deployed on
  * the real engine: status, logs, restart of every service under steady HTTPS load through
  * the front door (failed requests counted), backup then restore round trips for Grafana and
  * Prometheus (the data checked afterwards), and restores that fail part way — a corrupted
  * archive, a write refused as on a full disk, the restore step killed, the verb itself
  * stopped — each leaving every container running. The verbs that call pulumi (scale, stop,
- * renew-cert, rotate-grafana-password) keep their recorded tests in test/ops.test.ts; here
+ * renew-cert, rotate-grafana-password) are tested against a recording stack in test/cli/; here
  * `pulumi` is a stand-in that only answers stack outputs, for status.
  * Figures are printed as a table at the end.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
+import { LoadReport, SteadyLoad, steadyMix } from "./engine/load";
 import { deployForOps, DeployedPlatform, docker, engineAnswers, OpsRun, sleep, startOps, writePulumiStandIn } from "./helpers/opsPlatform";
 import { makeTempDir } from "./helpers/tools";
 
@@ -311,7 +311,7 @@ describe("the operator's verbs on a real engine", () => {
         expect([states()[one("grafana")], states()[one("backup")]]).toEqual(["running", "running"]);
         const retry = /retry with: npm run restore -- (.*)$/m.exec(r.stderr)?.[1].split(" ") ?? [];
         expect(retry).toContain("--yes");
-        // npm run restore -- <args> is ops.sh restore <args>.
+        // npm run restore -- <args> is cli/main.ts restore <args>.
         const again = await ops(["restore", ...retry.filter((a, i, all) => a !== "--stack" && all[i - 1] !== "--stack")]);
         restoreFigures.push({ what: "the retry it printed", seconds: again.seconds, outcome: again.code === 0 ? "restored" : `exit ${again.code}`, checked: "marker rows of the backup" });
         expect({ code: again.code, stdout: again.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/restore: restored grafana from grafana-\S+\n$/) });

@@ -1,5 +1,5 @@
 /**
- * The operator's verbs (scripts/ops.sh) against a stack on a real single-node Swarm (`docker
+ * The operator's verbs (cli/) against a stack on a real single-node Swarm (`docker
  * swarm init` of the test command's own engine when it is not in one already), found by the
  * engine alone (no Pulumi CLI; `pulumi` is a stand-in that only answers stack outputs, for
  * status): status with every service running and with one that cannot be scheduled, logs
@@ -11,7 +11,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
+import { LoadReport, SteadyLoad, steadyMix } from "./engine/load";
 import { Deployment } from "./engine/deployment";
 import { expectNoFailures, sleep } from "./engine/probes";
 import { joinTestSwarm, swarmCertificate, SwarmNode, swarmTestDeployment } from "./engine/swarmNode";

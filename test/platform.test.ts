@@ -1,5 +1,5 @@
 import * as fs from "fs";
-import { certificateExpiry } from "../components/tlsCertificate";
+import { certificateExpiry } from "../components/frontDoor/tlsCertificate";
 import { DeclaredResource, dependencyNames, diffRuns, mockGenerated, ProgramRun, runProgram, secretFilesRequest } from "./helpers/pulumiProgram";
 import { makeTempDir, writeSelfSignedCertificate } from "./helpers/tools";
 

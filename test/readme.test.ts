@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { alertRuleGroups } from "../monitoring/alertRules";
-import { loadConfigSchema } from "../components/configSchema";
-import { parseSettings, secretKeys } from "../components/settings";
+import { alertRuleGroups } from "../monitoring/prometheus/alertRules";
+import { loadConfigSchema } from "../components/platform/configSchema";
+import { parseSettings, secretKeys } from "../components/platform/settings";
 
 // The README is the operator's reference: these tests keep it true to the code.
 const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");

@@ -6,9 +6,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as tls from "tls";
-import { alertRuleGroups } from "../monitoring/alertRules";
-import { scrapeJobs } from "../monitoring/prometheusConfig";
-import { LoadReport, sampleGuideline, SteadyLoad, steadyMix } from "../rehearsal/load";
+import { alertRuleGroups } from "../monitoring/prometheus/alertRules";
+import { scrapeJobs } from "../monitoring/prometheus/prometheusConfig";
+import { LoadReport, sampleGuideline, SteadyLoad, steadyMix } from "./engine/load";
 import { request, sleep, waitUntil } from "../rehearsal/net";
 import { appDir, Rehearsal } from "../rehearsal/stack";
 import * as path from "path";
@@ -39,7 +39,7 @@ afterAll(async () => {
     await rehearsal?.stop();
     for (const [label, report] of Object.entries(reports)) {
         process.stdout.write(`rehearsal load ${label}: ${report.ok} ok, ${report.failed} failed, ` +
-            `${report.retriedOnClosedConnection} re-sent after the server closed a keep-alive connection, ` +
+            `${report.refusedUnprocessed} re-sent after the server closed a keep-alive connection, ` +
             `statuses ${JSON.stringify(report.statuses)}, errors ${JSON.stringify(report.errors)}, ${report.durationMs} ms` +
             `${report.failures.length ? `; failures: ${report.failures.join("; ")}` : ""}\n`);
     }
@@ -297,7 +297,7 @@ describe("zero failed requests under steady load", () => {
         const report = (reports["(a) scale 2→3→2"] = await load.stop());
         expect(rehearsal.runningReplicas).toEqual([1, 2]);
         expect(report.ok).toBeGreaterThan(50);
-        expect(report).toMatchObject({ failed: 0, errors: {}, retriedOnClosedConnection: 0 });
+        expect(report).toMatchObject({ failed: 0, errors: {}, refusedUnprocessed: 0 });
     });
 
     test("(b) the certificate is replaced and nginx reloaded", async () => {
@@ -312,7 +312,7 @@ describe("zero failed requests under steady load", () => {
         expect(report.ok).toBeGreaterThan(20);
         expect(report).toMatchObject({ failed: 0, errors: {} });
         // The old workers close idle keep-alive connections: at most one re-send per connection.
-        expect(report.retriedOnClosedConnection).toBeLessThanOrEqual(loadConcurrency);
+        expect(report.refusedUnprocessed).toBeLessThanOrEqual(loadConcurrency);
     });
 
     test("(c) nginx.conf is changed (maxBodyMb 2 → 1) and nginx reloaded", async () => {
@@ -330,6 +330,6 @@ describe("zero failed requests under steady load", () => {
         expect(report.ok).toBeGreaterThan(20);
         expect(report).toMatchObject({ failed: 0, errors: {} });
         // The old workers close idle keep-alive connections: at most one re-send per connection.
-        expect(report.retriedOnClosedConnection).toBeLessThanOrEqual(loadConcurrency);
+        expect(report.refusedUnprocessed).toBeLessThanOrEqual(loadConcurrency);
     });
 });

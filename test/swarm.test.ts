@@ -1,4 +1,4 @@
-import { convergeCommand } from "../components/swarm/convergence";
+import { convergeCommand } from "../targets/swarm/convergence";
 import { diffRuns, mockGenerated, ProgramRun, runProgram } from "./helpers/pulumiProgram";
 import { deletesWhileInUse, plannedReplacements } from "./helpers/replacementPlan";
 

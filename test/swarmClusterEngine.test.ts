@@ -8,7 +8,7 @@
  * to the other nodes with no failed request. Run: `npm run test:swarm-cluster`.
  */
 import { execFileSync } from "child_process";
-import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
+import { LoadReport, SteadyLoad, steadyMix } from "./engine/load";
 import { Deployment } from "./engine/deployment";
 import { expectNoFailures, get, sleep } from "./engine/probes";
 import { swarmCertificate } from "./engine/swarmNode";
@@ -100,7 +100,7 @@ describe("three engines, one platform", () => {
         docker("node", "update", "--availability", "active", frontDoor);
         figures.push(
             `${frontDoor} drained (an edge proxy and a front-door nginx on it), load through ${other}'s edge: both front-door tasks on ${other} ${moved.toFixed(1)} s later; ` +
-                `${report.ok} ok, ${report.failed} failed, ${report.retriedOnClosedConnection} re-sent` +
+                `${report.ok} ok, ${report.failed} failed, ${report.refusedUnprocessed} refused unprocessed and sent again (HTTP/2)` +
                 (report.failed > 0 ? `\n    failures: ${JSON.stringify(report.errors)} ${JSON.stringify(report.statuses)}` : ""),
         );
         // Swarm does not move replicated tasks back after a drain (node3 keeps its app task for the
@@ -127,7 +127,7 @@ describe("three engines, one platform", () => {
         const report: LoadReport = await load.stop();
         figures.push(
             `node3's engine stopped (${engineStopped.toFixed(1)} s to stop its containers), reported down ${nodeDown.toFixed(1)} s later, ` +
-                `three app tasks running on node1/node2 ${moved.toFixed(1)} s after the stop: ${report.ok} ok, ${report.failed} failed, ${report.retriedOnClosedConnection} re-sent` +
+                `three app tasks running on node1/node2 ${moved.toFixed(1)} s after the stop: ${report.ok} ok, ${report.failed} failed, ${report.refusedUnprocessed} refused unprocessed and sent again (HTTP/2)` +
                 (report.failed > 0 ? `\n    failures: ${JSON.stringify(report.errors)} ${JSON.stringify(report.statuses)}` : ""),
         );
         expect(runningTasks("app").map((t) => t.node).filter((n) => n === "node3")).toEqual([]);

@@ -10,8 +10,8 @@
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as path from "path";
-import { convergeCommand } from "../components/swarm/convergence";
-import { LoadReport, SteadyLoad, steadyMix } from "../rehearsal/load";
+import { convergeCommand } from "../targets/swarm/convergence";
+import { LoadReport, SteadyLoad, steadyMix } from "./engine/load";
 import { ProgramRun } from "./helpers/pulumiProgram";
 import { Deployment, SERVICE, Step } from "./engine/deployment";
 import { expectNoFailures, get, normalise, servedCertificate, sleep } from "./engine/probes";
@@ -110,7 +110,7 @@ describe("config changes under steady load", () => {
         await sleep(3000);
         const report = await load.stop();
         figures.push(
-            `${label}: ${report.ok} ok, ${report.failed} failed, ${report.retriedOnClosedConnection} re-sent; up took ${seconds.toFixed(1)} s, every task settled ${settledAfter.toFixed(1)} s later: ` +
+            `${label}: ${report.ok} ok, ${report.failed} failed, ${report.refusedUnprocessed} refused unprocessed and sent again (HTTP/2); up took ${seconds.toFixed(1)} s, every task settled ${settledAfter.toFixed(1)} s later: ` +
                 steps.map((s) => `${s.action} ${s.resource}`).join(", ") +
                 (report.failed > 0 ? `\n    failures: ${JSON.stringify(report.errors)} ${JSON.stringify(report.statuses)}` : ""),
         );

@@ -13,7 +13,8 @@ accuracy. Time: one analyze() (extraction, Gherkin writing, official parser),
 median of --runs warm runs. Every feature is compiled to pickles with the
 official Gherkin parser.
 
-    app/.venv/bin/python app/bench/quality.py [--real /tmp/real-guidelines] [--heldout /tmp/heldout] [--why]
+    app/.venv/bin/python app/bench/quality.py [--real /tmp/real-guidelines] [--heldout /tmp/heldout]
+        [--heldout2 /tmp/heldout2] [--set LABELS.json DIR ...] [--why]
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from pdf_fixtures import cases, score  # noqa: E402
 
 REAL_LABELS = APP_DIR / "bench" / "real_labels.json"
 HELDOUT_LABELS = APP_DIR / "bench" / "heldout_labels.json"
+HELDOUT2_LABELS = APP_DIR / "bench" / "heldout2_labels.json"
 ERROR_CLASSES = APP_DIR / "bench" / "error_classes.json"
 
 
@@ -116,6 +118,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5, help="timed runs per fixture (median is printed)")
     ap.add_argument("--real", type=Path, help="folder of real guideline texts named as in bench/real_labels.json")
     ap.add_argument("--heldout", type=Path, help="folder of held-out texts (not read while writing the rules) named as in bench/heldout_labels.json")
+    ap.add_argument("--heldout2", type=Path, help="folder of the second held-out set, named as in bench/heldout2_labels.json")
+    ap.add_argument(
+        "--set", nargs=2, action="append", default=[], metavar=("LABELS", "DIR"),
+        help="any further labelled set: a labels file (same shape as real_labels.json) and the folder of its texts; repeatable",
+    )
     ap.add_argument("--why", action="store_true", help="list every recommendation that is wrong, and how")
     args = ap.parse_args()
 
@@ -168,10 +175,13 @@ def main() -> int:
     print()
     print("Correctness, own fixtures:")
     print("\n".join(_correctness_table(own)))
-    for folder, labels_file, heading in (
+    sets = [
         (args.real, REAL_LABELS, "real published texts"),
         (args.heldout, HELDOUT_LABELS, "held-out published texts"),
-    ):
+        (args.heldout2, HELDOUT2_LABELS, "held-out set 2, published texts"),
+    ]
+    sets += [(Path(folder), Path(labels), f"labelled set {Path(labels).name}") for labels, folder in args.set]
+    for folder, labels_file, heading in sets:
         if folder:
             why += _labelled_table(folder, labels_file, heading, per_rec, record_real=labels_file == REAL_LABELS)
     print()

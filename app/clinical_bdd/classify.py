@@ -67,6 +67,8 @@ _GLUED_QUALITY_STRENGTH = re.compile(r"(?<=[.)\]])\s*(High|Moderate|Low|Very\s+l
 _YEAR_TAG = re.compile(r"\s*\[(?:new\s+)?\d{4}(?:,\s*(?:amended|updated)\s+\d{4})?\]\s*\.?\s*$", re.I)
 # a grade bracket followed only by a practice note: "… (1A); continue even if …"
 _MID_GRADE = re.compile(r"[(\[](?:[12]\s*[A-D]|[A-E])[)\]]\s*;")
+# KDIGO's strength and quality as words: "(Level 1, C)", "(Level 2, D)"
+_KDIGO_LEVEL = re.compile(r"\s*Level\s+([12])\s*[,;]\s*([A-D])\s*", re.I)
 _CELL_COR = re.compile(r"^(III|IIa|IIb|I|3|2a|2b|1)(?:\s*[:\-\u2013]\s*(No Benefit|Harm))?$", re.I)
 _CELL_LOE = re.compile(r"^([ABC](?:-(?:R|NR|LD|EO))?)$", re.I)
 
@@ -92,6 +94,8 @@ CUE = re.compile(
     r"|\b(?:may|might|can|could)\s+be\s+(?:considered|reasonable|useful|beneficial|appropriate)\b"
     r"|\b(?:is|are)\s+(?:the\s+|a\s+)?(?:preferred|first-line|treatment\s+of\s+choice)\b"
     r"|\bwe\s+(?:recommend|suggest)\b|\brecommend(?:s|ed)?\s+(?:that|against)\b"
+    # an organisation's recommendation: "WHO recommends initiation …", "ACP suggests …"
+    r"|^(?:the\s+)?(?-i:[A-Z]{2,8})\s+(?:strongly\s+)?(?:recommends|suggests)\b"
     r"|^(?:consider|avoid|do\s+not|use|initiate|start|screen|measure|prescribe|offer|refer|assess|"
     r"evaluate|monitor|obtain|check|perform|educate|counsel|encourage|provide|individualize|treat|"
     r"test|discontinue|continue|administer|review)\b",
@@ -101,7 +105,7 @@ _VERBS = (
     r"consider|avoid|do\s+not|use|initiate|start|screen|measure|prescribe|offer|refer|assess|"
     r"evaluate|monitor|obtain|check|perform|educate|counsel|encourage|provide|individualize|treat|"
     r"test|discontinue|continue|administer|review|add|adopt|ensure|reassess|palpate|standardi[sz]e|"
-    r"explain|discuss|ask|inform|take\s+into\s+account|think\s+about"
+    r"explain|discuss|ask|inform|take\s+into\s+account|think\s+about|tell|advise|arrange|agree|involve|record"
 )
 # an imperative statement: "Offer …", also after a leading clause ("If …, consider …")
 IMPERATIVE_HEAD = re.compile(r"^(?:" + _VERBS + r")\b", re.I)
@@ -131,6 +135,10 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
                 f"Category {category.group(1).upper()}" + (f", evidence type {category.group(2)}" if category.group(2) else ""),
             )
             return ""
+        level = _KDIGO_LEVEL.fullmatch(inner)
+        if level:  # KDIGO "(Level 1, C)": strength 1, quality C -> grade "1C"
+            found.setdefault("grade", level.group(1) + level.group(2).upper())
+            return ""
         cor, loe, grade = _COR.search(inner), _LOE.search(inner), _GRADE.search(inner)
         word = _STRENGTH_WORD.search(inner)
         quality = _QUALITY.search(inner)
@@ -143,7 +151,9 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
                 return ""
         if not (cor or loe or grade):
             bare = _BARE_GRADE.fullmatch(inner)
-            if bare:
+            glued = m.group(0)[:1] in "([" and m.start() > 0 and m.string[m.start() - 1].isalnum()
+            marker = re.fullmatch(r"\s*[a-e]\s*", inner)  # "(a) …, (b) …": list items, not grades
+            if bare and not glued and not marker:  # "lipoprotein(a)" is a name, not grade A
                 found.setdefault("grade", "".join(g for g in bare.groups() if g).upper())
                 return ""
             return m.group(0)
@@ -225,7 +235,7 @@ def _trailing_cor_loe(text: str) -> tuple[int, str, str] | None:
 # strength of a whole unit (segment boundaries, table cells, trailing grade)
 
 _END_BRACKET = re.compile(
-    r"[(\[](?:[^()\[\]]*\b(?:LOE|Level\s+of\s+Evidence|COR|Class|Grade|recommendation\s+category)\b[^()\[\]]*"
+    r"[(\[](?:[^()\[\]]*\b(?:LOE|Level\s+of\s+Evidence|Level\s+[12]\s*[,;]\s*[A-D]|COR|Class|Grade|recommendation\s+category)\b[^()\[\]]*"
     r"|\s*[12]\s*[A-D]\s*|\s*[A-DI]\s+(?:recommendation|statement)\s*)[)\]]\s*\.?\s*$",
     re.I,
 )
@@ -284,6 +294,8 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
         text = text[: glued.start()].rstrip()
         idx = idx[: len(text)]
     tail = _UNIT_TRAILING_PAREN.search(text)
+    if tail and tail.group(0)[:1] in "([" and tail.start() > 0 and text[tail.start() - 1].isalnum():
+        tail = None  # "… lipoprotein(a)": part of a name
     if tail and (formal or text[: tail.start()].rstrip().endswith((".", "!", ";"))):
         _, found = parse_parenthetical(text[tail.start() :])
         if found:
@@ -295,6 +307,24 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
         text = text[: g.start()].rstrip()
         idx = idx[: len(text)]
     for cell in cells:
+        labelled = LABELLED_STRENGTH.match(cell.strip())
+        if labelled:
+            key = labelled.group("key").lower()
+            value = labelled.group("value").strip()
+            if key.startswith(("evidence type", "level", "loe", "quality")):
+                found.setdefault("loe", f"type {value}" if key.startswith("evidence type") else value)
+            elif re.fullmatch(r"[A-E]|I|[12][A-D]", value, re.I) and not key.startswith("rating"):
+                found.setdefault("grade", value.upper())
+            else:
+                found.setdefault("strength_label", value[:1].upper() + value[1:])
+            continue
+        line = STRENGTH_LINE.match(cell.strip())
+        if line:
+            found.setdefault("strength_word", line.group("word").lower())
+            quality = _QUALITY.search(cell)
+            if quality:
+                found.setdefault("quality", quality.group(1).lower().replace(" ", "-"))
+            continue
         strength = _STRENGTH_CELL.match(cell.strip())
         if strength:
             found.setdefault("strength_label", " ".join(w for w in strength.groups() if w).capitalize())
@@ -305,3 +335,47 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
         elif loe:
             found.setdefault("cell_loe", cell.upper())
     return text, idx, found
+
+
+
+# --------------------------------------------------------------------------
+# insufficient evidence: neither for nor against (USPSTF I statements, "no recommendation")
+
+INSUFFICIENT = re.compile(
+    r"\b(?:the\s+)?(?:current\s+)?evidence\s+(?:is|was|remains)\s+(?:currently\s+)?(?:insufficient|inadequate|lacking)\b"
+    r"|\binsufficient\s+evidence\s+(?:to|for)\b|\bI\s+statement\b"
+    r"|\bno\s+recommendation\s+(?:can\s+be\s+made|is\s+made|for\s+or\s+against)\b|^no\s+recommendation\b"
+    r"|\b(?:cannot|can\s+not|unable\s+to|does\s+not)\s+(?:make\s+a\s+)?recommend(?:ation)?\s+for\s+or\s+against\b",
+    re.I,
+)
+# what the evidence is insufficient about: "… to assess the balance of benefits and harms of initiating X in Y"
+BALANCE_OF = re.compile(
+    r"\b(?:insufficient|inadequate|lacking)\s+to\s+(?:assess|determine|weigh|evaluate|judge)\s+(?:the\s+)?"
+    r"(?:balance\s+of\s+(?:the\s+)?)?(?:(?:potential\s+)?benefits\s+and\s+harms|harms\s+and\s+benefits)\s+"
+    r"(?:of\s+|for\s+)?(?P<what>\S.*)$",
+    re.I,
+)
+
+
+def year_tagged(text: str) -> bool:
+    """A NICE statement: it ends with the year of its evidence review ("[2004]",
+    "[2015, amended 2019]"), which NICE prints after recommendations only."""
+    return bool(_YEAR_TAG.search(text.rstrip()))
+
+
+# a strength on the line after its statement (WHO): "Strong recommendation, moderate- to high-certainty evidence"
+STRENGTH_LINE = re.compile(
+    r"^(?P<word>Strong|Weak|Conditional)\s+recommendation(?:\s*[,;:]\s*[\w\s-]{0,60}?(?:quality|certainty)\s+(?:of\s+)?evidence)?\s*\.?$",
+    re.I,
+)
+# a strength bracket that opens a sentence belongs to the sentence before it:
+# "… is considered. (Grade: weak recommendation; moderate-quality evidence.) ACP recommends …"
+LEADING_STRENGTH_BRACKET = re.compile(r"^\s*[(\[][^()\[\]]{1,120}[)\]]\.?")
+
+# a labelled strength on the line after its statement: "Rating: Consensus",
+# "Recommendation Category: A", "Evidence Type: 4", "Grade: B"
+LABELLED_STRENGTH = re.compile(
+    r"^(?P<key>Rating|Grade|Strength(?:\s+of\s+recommendation)?|Recommendation\s+(?:category|grade|strength)|"
+    r"Evidence\s+type|Level\s+of\s+evidence|LOE|Quality\s+of\s+evidence)\s*:\s*(?P<value>[A-Za-z0-9][\w +-]{0,39})$",
+    re.I,
+)

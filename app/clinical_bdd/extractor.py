@@ -17,9 +17,21 @@ from __future__ import annotations
 
 import time
 
-from .classify import CUE, LEADING_CLAUSE_IMPERATIVE, parse_parenthetical, sentences, strip_label, unit_strength
+from .classify import (
+    BALANCE_OF,
+    CUE,
+    IMPERATIVE_HEAD,
+    INSUFFICIENT,
+    LEADING_CLAUSE_IMPERATIVE,
+    LEADING_STRENGTH_BRACKET,
+    parse_parenthetical,
+    sentences,
+    strip_label,
+    unit_strength,
+    year_tagged,
+)
 from .clean import clean_document, clean_inline
-from .negation import main_negated
+from .negation import in_condition, main_negated
 from .model import GenerationTimeout, Recommendation, Threshold
 from .parse import parse_statement, tidy
 from .repair import before_clean, repair
@@ -71,11 +83,73 @@ def _main_clause(body: str) -> str:
     return tidy(body[spans[0][0] : spans[0][1]]) if spans else body
 
 
+def _insufficient(main: str, grade: str | None, cor: str | None) -> bool:
+    """A statement that recommends neither for nor against: a USPSTF grade I
+    (never ACC/AHA class I, which is a COR) or "the evidence is insufficient …",
+    "no recommendation …" outside a subordinate clause."""
+    if grade == "I" and not cor:
+        return True
+    return any(not in_condition(main, m.start()) for m in INSUFFICIENT.finditer(main))
+
+
+def _insufficient_subject(main: str) -> str:
+    """What the evidence is insufficient about, as the statement to parse:
+    "Adults 76 years or older: … insufficient to assess the balance of benefits
+    and harms of initiating a statin …" -> "Adults 76 years or older: initiating a statin …"."""
+    m = BALANCE_OF.search(main)
+    if not m:
+        return main
+    colon = main.rfind(": ", 0, m.start())
+    what = m.group("what")
+    return main[: colon + 2] + what[:1].upper() + what[1:] if colon > 0 else what
+
+
+def _strength_to_previous(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A strength bracket opening a sentence ends the sentence before it."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        m = LEADING_STRENGTH_BRACKET.match(text[start:end])
+        if out and m and parse_parenthetical(m.group(0).rstrip("."))[1]:
+            out[-1] = (out[-1][0], start + m.end())
+            start += m.end()
+            while start < end and text[start] == " ":
+                start += 1
+            if start >= end:
+                continue
+        out.append((start, end))
+    return out
+
+
+def _dedupe(thresholds: list[Threshold]) -> list[Threshold]:
+    seen, out = set(), []
+    for t in thresholds:
+        key = (t.measure.lower(), t.comparator, t.value, t.unit)
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
+
+
+def _strength_forward(text: str, units: list) -> None:
+    """A labelled strength line ("Grade: B") under a line that recommends nothing
+    (a population summary, a heading) grades the statement that follows it: the
+    AHRQ ePSS prints the population, then the grade, then the statement."""
+    for i, unit in enumerate(units):
+        if not unit.strength_cells or CUE.search(text[unit.start : unit.end]):
+            continue
+        for nxt in units[i + 1 : i + 3]:
+            if CUE.search(text[nxt.start : nxt.end]):
+                if not nxt.strength_cells:
+                    nxt.strength_cells, unit.strength_cells = unit.strength_cells, []
+                break
+
+
 def extract(content: str, deadline: float | None = None) -> list[Recommendation]:
     pre = before_clean(content)
     doc = repair(clean_document(pre.text))
     doc.index = [pre.index[i] for i in doc.index]  # offsets into the content as sent
     units = segment(doc.text)
+    _strength_forward(doc.text, units)
     has_formal = any(u.formal for u in units)
     recs: list[Recommendation] = []
     for unit in units:
@@ -86,9 +160,11 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
         idx = [doc.index[i] for i in idx]  # offsets into the original content
         text, idx = _drop_bullets(text, idx)
         text, idx = strip_label(text, idx)
+        # NICE prints the review year after recommendations only: "Inform people … [2004]"
+        nice_tagged = year_tagged(text)
         text, idx, unit_strength_found = unit_strength(text, idx, unit.strength_cells, unit.formal)
         # a formal statement is one recommendation however many sentences it has
-        spans = [(0, len(text))] if unit.formal else sentences(text)
+        spans = [(0, len(text))] if unit.formal else _strength_to_previous(text, sentences(text))
         for s_start, s_end in spans:
             sentence = text[s_start:s_end].strip()
             s_start += len(text[s_start:s_end]) - len(text[s_start:s_end].lstrip())
@@ -97,7 +173,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
             body = tidy(body)
             if len(body.split()) < (3 if unit.formal else 4) or body.endswith("?"):
                 continue
-            if not unit.formal and not CUE.search(body):
+            if not unit.formal and not CUE.search(body) and not (nice_tagged and IMPERATIVE_HEAD.match(body)):
                 continue
             main = _main_clause(body) if unit.formal else body
             for key, value in unit_strength_found.items():
@@ -110,7 +186,24 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
             label = _strength_label(cor, grade, strength)
             s_idx = idx[s_start:s_end]
             thresholds, caveats = refine(sentence, extract_thresholds(sentence, s_idx))
-            parsed = parse_statement(main, CUE.search(main), thresholds + caveats)
+            if unit.row_grade and not grade:
+                grade = unit.row_grade  # a summary table's grade column
+                label = _strength_label(cor, grade, strength)
+            insufficient = _insufficient(main, grade, cor)
+            to_parse = _insufficient_subject(main) if insufficient else main
+            if unit.population_span:
+                # a summary-table row: the population column says who, its thresholds
+                # are the row's; the statement's own are taken from its main clause only
+                p_start, p_end = unit.population_span
+                pop_text, pop_idx = clean_inline(doc.text[p_start:p_end], p_start)
+                pop_idx = [doc.index[i] for i in pop_idx]
+                pop_text = tidy(pop_text)
+                if pop_text:
+                    pop_thresholds, pop_caveats = refine(pop_text, extract_thresholds(pop_text, pop_idx[: len(pop_text)]))
+                    thresholds = _dedupe(pop_thresholds + [t for t in thresholds if t.raw and t.raw in main])
+                    caveats = pop_caveats + caveats
+                    to_parse = f"{pop_text}: {to_parse[:1].upper()}{to_parse[1:]}"
+            parsed = parse_statement(to_parse, CUE.search(to_parse), thresholds + caveats)
             recs.append(
                 Recommendation(
                     id=f"REC-{len(recs) + 1:03d}",
@@ -125,13 +218,15 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     excluded_conditions=parsed.excluded_conditions,
                     criteria=parsed.criteria,
                     action=parsed.action,
-                    negated=main_negated(main) or cor == "III" or "against" in (label or "").lower(),
+                    negated=not insufficient
+                    and (main_negated(main) or cor == "III" or "against" in (label or "").lower()),
                     thresholds=thresholds,
                     caveats=caveats,
                     threshold_logic=threshold_logic(sentence, thresholds),
                     span=(s_idx[0], s_idx[-1] + 1),
                     source_id=unit.source_id if unit.formal else None,
                     narrative=has_formal and not unit.formal,
+                    insufficient_evidence=insufficient,
                 )
             )
     return recs

@@ -154,7 +154,9 @@ def _tags(rec: Recommendation, specialty: str, outline: bool) -> list[str]:
     if rec.strength and not (rec.grade or rec.class_of_recommendation):
         tags.append(tag("strength-" + rec.strength.split()[0].lower()))
     tags.append(tag(f"specialty-{specialty}"))
-    if rec.negated:
+    if rec.insufficient_evidence:
+        tags.append("@insufficient-evidence")
+    elif rec.negated:
         tags.append("@negative")
     if outline:
         tags.append("@threshold")
@@ -177,7 +179,8 @@ def _label(rec: Recommendation) -> str:
 
 def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
     outline = bool(rec.thresholds)
-    verb = "Do not recommend" if rec.negated else "Recommend"
+    insufficient = rec.insufficient_evidence
+    verb = "No recommendation" if insufficient else "Do not recommend" if rec.negated else "Recommend"
     title = f"{rec.id} {_label(rec)}{verb}: {_truncate(rec.action)}"
     lines = [INDENT + " ".join(_tags(rec, specialty, outline))]
     lines.append(INDENT + ("Scenario Outline: " if outline else "Scenario: ") + title)
@@ -188,19 +191,25 @@ def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
     action = _quoted(rec.action)
     if not outline:
         lines.append(step + "When the CDS system evaluates the patient's record")
-        if rec.negated:
+        if insufficient:
+            # the evidence is insufficient: neither recommend nor recommend against
+            lines.append(step + f"Then the CDS system should make no recommendation for or against {action}")
+        elif rec.negated:
             lines.append(step + f"Then the CDS system should not recommend {action}")
         else:
             lines.append(step + f"Then the CDS system should recommend {action}")
         return lines
 
-    target_mode = not rec.negated and all(t.kind == "target" for t in rec.thresholds)
+    target_mode = not (rec.negated or insufficient) and all(t.kind == "target" for t in rec.thresholds)
     whens = [_measure_step(t) for t in rec.thresholds]
     lines.append(step + "When " + whens[0])
     lines += [step + "And " + w for w in whens[1:]]
     if target_mode:
         lines.append(step + "Then the CDS system should report the patient as <outcome>")
         yes, no = "at goal", "not at goal"
+    elif insufficient:
+        lines.append(step + f"Then the CDS system <outcome> {action}")
+        yes, no = "should make no recommendation for or against", "should not apply this statement to"
     elif rec.negated:
         lines.append(step + f"Then the CDS system <outcome> {action}")
         yes, no = "should not recommend", "should not block"

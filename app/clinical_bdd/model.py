@@ -55,9 +55,19 @@ class Recommendation:
     span: tuple[int, int] = (0, 0)
     source_id: str | None = None  # the guideline's own number: "9.2", "1.3.1", "PP 2.1"
     narrative: bool = False  # outside the guideline's formal recommendations
+    # the evidence is insufficient to recommend for or against (USPSTF I statement,
+    # "no recommendation"): neither a positive nor a negative rule
+    insufficient_evidence: bool = False
+
+    @property
+    def polarity(self) -> str:
+        if self.insufficient_evidence:
+            return "insufficient_evidence"
+        return "do_not_recommend" if self.negated else "recommend"
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in _RECOMMENDATION_FIELDS}
+        d["polarity"] = self.polarity
         d["conditions"] = list(self.conditions)
         d["excluded_conditions"] = list(self.excluded_conditions)
         d["criteria"] = list(self.criteria)

@@ -28,7 +28,7 @@ RECOMMENDATION_NEGATION = re.compile(
 # openers of a clause that states a condition, a reason or a relative
 _SCOPE_OPENER = re.compile(
     r"\b(?:if|when|whenever|unless|because|since|although|though|while|where|once|until|"
-    r"who|whose|whom|(?<!recommend )(?<!recommends )(?<!suggest )(?<!suggests )that|which|in\s+whom|for\s+whom|as\s+long\s+as)\b",
+    r"who|whose|whom|(?<!recommend )(?<!recommends )(?<!suggest )(?<!suggests )(?<!note )(?<!aware )that|which|in\s+whom|for\s+whom|as\s+long\s+as)\b",
     re.I,
 )
 # what ends such a clause before the negation: a comma, or the recommendation's verb
@@ -45,6 +45,9 @@ def _in_condition(text: str, at: int) -> bool:
         return False
     opener = openers[-1]
     return not _SCOPE_END.search(text, opener.end(), at)
+
+
+in_condition = _in_condition  # public: also scopes "the evidence is insufficient" (extractor)
 
 
 def main_negated(text: str) -> bool:

@@ -181,6 +181,16 @@ def build_openapi(version: str) -> dict:
                         "criteria": {"type": "array", "items": {"type": "string"}},
                         "action": {"type": "string"},
                         "negated": {"type": "boolean"},
+                        "insufficient_evidence": {
+                            "type": "boolean",
+                            "description": "True when the guideline finds the evidence insufficient to recommend for or against "
+                            "(USPSTF I statement, 'no recommendation'); the scenario is tagged @insufficient-evidence and its "
+                            "Then says the CDS system makes no recommendation. negated is then false",
+                        },
+                        "polarity": {
+                            "type": "string",
+                            "enum": ["recommend", "do_not_recommend", "insufficient_evidence"],
+                        },
                         "thresholds": {"type": "array", "items": {"$ref": "#/components/schemas/Threshold"}},
                         "caveats": {
                             "type": "array",

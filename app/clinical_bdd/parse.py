@@ -18,7 +18,7 @@ _POP_WORDS = (
     r"critically\s+ill\s+|symptomatic\s+|high-risk\s+|otherwise\s+healthy\s+|healthy\s+|"
     r"nonpregnant\s+|adult\s+|pediatric\s+|obese\s+|overweight\s+)*"
     r"(?:adults?|patients?|people|persons?|individuals?|children|child|adolescents?|youth|"
-    r"infants?|newborns?|neonates?|women|men|girls|boys|those|anyone|survivors?)"
+    r"infants?|newborns?|neonates?|women|men|girls|boys|those|anyone|survivors?|smokers)"
 )
 _LEADING_POP = re.compile(
     r"^(?:In|For|Among|Amongst|Within)\s+(?P<pop>.+?)\s*,\s*(?P<rest>.+)$", re.I
@@ -27,7 +27,7 @@ _SUBJECT_POP = re.compile(
     r"^(?P<pop>" + _POP_WORDS + r"\b[^,;]*?)\s+(?P<modal>should|must|shall)\s+(?P<rest>.+)$", re.I
 )
 _TRAILING_POP = re.compile(
-    r"\s+(?:in|for|among|to(?:\s+(?:treat|manage))?|of(?=\s+(?:adults|people|patients|children)\s+with\b))\s+"
+    r"\s+(?:in|for|among|to(?:\s+(?:treat|manage))?|of(?=\s+(?:adults|people|patients|children|individuals|persons)\s+(?:with|without)\b))\s+"
     r"(?P<pop>" + _POP_WORDS + r"\b.*)$"
     # "… for T2D with an eGFR ≥25": the disease stands for the people who have it
     r"|\s+for\s+(?P<disease>(?:T[12]D|type\s+[12]\s+diabetes|CKD)\s+with\b.*)$",
@@ -121,6 +121,33 @@ _WE_RECOMMEND = re.compile(
     re.I,
 )
 _IMPERATIVE = re.compile(r"^(?P<verb>consider|avoid|do\s+not\s+\w+)\s+(?P<rest>.+)$", re.I)
+# an issuer's recommendation: "The USPSTF recommends that clinicians prescribe X",
+# "The Task Force recommends against X"
+_ISSUER_RECOMMENDS = re.compile(
+    r"^(?:the\s+)?(?:(?-i:[A-Z]{2,8})|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|"
+    r"work(?:ing)?\s+group|guideline\s+(?:development\s+)?group|writing\s+committee)\s+"
+    r"(?:strongly\s+)?(?:recommends?|suggests?)\s+(?:that\s+|against\s+)?(?P<rest>.+)$",
+    re.I,
+)
+# "We recommend that people with CKD be advised to …": the subject of the subjunctive
+_SUBJUNCTIVE_POP = re.compile(
+    r"^(?P<pop>" + _POP_WORDS + r"\b[^,;]*?)\s+be\s+(?P<part>[\w-]+ed|given|seen|taken)\b(?P<rest>.*)$", re.I
+)
+# "The USPSTF recommends that adults without X (ie, …) use a statin …": the subject of
+# a subjunctive base verb after "recommends that" is the population
+_SUBJUNCTIVE_ACTIVE_POP = re.compile(
+    r"^(?P<pop>" + _POP_WORDS + r"\b(?:[^,;()]|\([^()]{0,160}\))*?)\s+"
+    r"(?P<verb>use|take|receive|undergo|start|begin|initiate|get|avoid|stop|continue|limit|reduce|eat|engage)\b(?P<rest>.*)$",
+    re.I,
+)
+# the people an imperative is addressed to: "Encourage people to keep …",
+# "Offer advice and help to smokers to stop smoking"
+_IMPERATIVE_OBJECT_POP = re.compile(
+    r"^(?:encourage|advise|help|ask|invite|support|remind|inform|offer|give|provide|tell)\b[^,;]*?\s+"
+    r"(?P<pop>(?:all\s+)?(?:people|adults|patients|persons|individuals|children|women|men|smokers|carers|families))"
+    r"(?=\s+(?:to|about|that|on|of)\s|$)",
+    re.I,
+)
 
 # --------------------------------------------------------------------------
 # population parsing
@@ -140,6 +167,9 @@ _ADJECTIVE_AND = re.compile(r"\b[a-z]+(?:ful|ous|ive|able|ible|ent|ant)\s+and\s+
 
 def _strip_article(s: str) -> str:
     return re.sub(r"^(?:an?|the)\s+", "", s.strip(" ,;."), flags=re.I)
+
+
+_WHO_ITEMS = re.compile(r"\s*,\s*(?:and\s+|or\s+)?(?=(?:have|has|are|is|do|does|were|had|can|cannot)\b)", re.I)
 
 
 def _parse_population(pop: str, thresholds: list[Threshold]):
@@ -174,6 +204,7 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
     criteria: list[str] = []
     for part in parts[1:]:
         part = _ADJECTIVE_AND.sub(lambda m: m.group(0).replace(" and ", "\u2063and\u2063"), part.strip(" ,;"))
+        part = re.sub(r"\s+but$", "", part)  # "without diabetes but with …"
         low = part.lower()
         if low.startswith("without "):
             items = _SPLIT_CONDITIONS.split(part[len("without ") :])
@@ -182,7 +213,11 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
             items = _SPLIT_CONDITIONS.split(part[len("with ") :])
             conditions.extend(_strip_article(i) for i in items if i.strip())
         else:
-            for item in re.split(r"\s+but\s+", part):
+            items = re.split(r"\s+but\s+", part)
+            if low.startswith("who "):
+                # "who have X, are not at risk of Y, and are willing to Z": one criterion per verb phrase
+                items = ["who " + i for i in _WHO_ITEMS.split(part[len("who ") :]) if i.strip()]
+            for item in items:
                 missing = absent(item)
                 if missing:
                     excluded.append(missing)
@@ -197,7 +232,7 @@ def _parse_population(pop: str, thresholds: list[Threshold]):
     def has_threshold(s: str) -> bool:
         return marker in s
 
-    head = tidy(re.sub(r"\s*(?:aged|ages|between|of)?\s*" + marker + r"(?:\s+of\s+age)?", "", head))
+    head = tidy(re.sub(r"\s*(?:aged|ages|age|between|of)?\s*" + marker + r"(?:\s+of\s+age)?", "", head))
 
     def restore(items: list[str]) -> list[str]:
         out = []
@@ -241,12 +276,20 @@ def _phrase_action(clause: str) -> tuple[str, str | None]:
     if m:
         return tidy(m.group("rest")), None
     m = _WE_RECOMMEND.match(clause)
-    if m and re.match(r"^we\b", clause, re.I):
+    if m and re.match(r"^we\b", clause, re.I) or (m := _ISSUER_RECOMMENDS.match(clause)):
         # the negation is the polarity's: "we suggest not offering X" -> "offering X"
         rest = re.sub(r"^(?:not|avoiding|against)\s+(?:the\s+use\s+of\s+)?", "", m.group("rest"), flags=re.I)
         subject = _CLINICIAN_SUBJECT.match(rest)
         if subject:
             rest = rest[subject.end() :].strip()
+        sub = _SUBJUNCTIVE_POP.match(rest)
+        if sub and not subject:
+            verb = _VERB_BASE.get(sub.group("part").lower(), sub.group("part"))
+            return tidy(f"{verb} {sub.group('rest')}"), sub.group("pop")
+        active = _SUBJUNCTIVE_ACTIVE_POP.match(rest) if re.search(r"\bthat\s+$", m.group(0)[: m.start("rest")]) else None
+        if active and not subject:
+            pop = re.sub(r"\s*\((?:ie|i\.e\.|eg|e\.g\.),?\s[^()]*\)", "", active.group("pop"), flags=re.I)
+            return tidy(f"{active.group('verb').lower()} {active.group('rest')}"), pop
         return _phrase_action(rest)[0], None
     m = _IMPERATIVE.match(clause)
     if m:
@@ -339,6 +382,7 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     population = None
     lead_criteria: list[str] = []
     m = _POP_COLON.match(body)
+    from_colon = bool(m)
     if m:
         population, body = m.group("pop"), m.group("rest")
     m = _LEADING_CONDITION.match(body)
@@ -363,6 +407,8 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     if not population and (o := _OBJECT_POP.match(action)):
         population = o.group("pop")
         action = tidy(o.group("verb") + (o.group("obj") or ""))
+    if not population and (o := _IMPERATIVE_OBJECT_POP.match(action)):
+        population = o.group("pop")  # the action keeps its object: "encourage people to …"
     if not population:
         t = _TRAILING_POP.search(action)
         if t and not re.search(r"\b(?:or|and)$", action[: t.start()].strip()):
@@ -387,4 +433,8 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     if not population:
         return Parsed(None, [], trailing_excluded, criteria_extra, action)
     head, conditions, excluded, criteria = _parse_population(tidy(population), thresholds)
+    if from_colon and (t := _TRAILING_POP.search(action)) and t.group("pop"):
+        # a table row: who it is for comes from its population cell, but an absence the
+        # statement names ("… in adults who … are not at increased risk for bleeding") still excludes
+        excluded += [e for e in _parse_population(tidy(t.group("pop")), thresholds)[2] if e not in excluded]
     return Parsed(head, conditions, excluded + trailing_excluded, criteria + criteria_extra, action)

@@ -132,11 +132,70 @@ def _candidates(pattern: re.Pattern, text: str, plain: set[str]) -> bool:
     )
 
 
+# ACC/AHA COR and LOE on a line of their own above the numbered statement
+# ("1 A" / "1. In adults …"): one line, as the table reads ("1 A 1. In adults …");
+# alone, the same "1 A" on several pages would be taken for a running header
+_COR_LOE_ABOVE = re.compile(
+    r"(?m)^[ \t]*((?:1|2a|2b|3|I|IIa|IIb|III)[ \t]+(?:A|B-R|B-NR|C-LD|C-EO|B|C))[ \t]*\r?\n(?=[ \t]*\d{1,2}\.[ \t]+\S)"
+)
+
+
+def _join_cor_loe(m: re.Match, index: list[int]):
+    cells = m.group(1)
+    return cells + " ", index[m.start(1) : m.end(1)] + [index[m.end(1)]]
+
+
+# a table flattened one cell per paragraph (each cell between blank lines):
+# the item number alone, the statement and its lettered list, then the grade
+# alone ("1" / "We recommend … :" / "a) …" / "b) …" / "1A"). Alone, neither the
+# number nor the grade is attached to the statement; joined, the item reads
+# "1. We recommend … : a) … b) … (1A)" as a numbered statement with its grade.
+_CELL_BREAK = r"[ \t]*\r?\n(?:[ \t]*\r?\n)+[ \t]*"
+_LONE_NUMBER_ITEM = re.compile(
+    r"(?m)^[ \t]*(?P<num>\d{1,2})" + _CELL_BREAK + r"(?P<body>(?-i:[A-Z])"
+    r"(?:(?!\n[ \t]*(?:\d{1,2}|[12][A-D])[ \t]*\r?\n)[^\n]|\n(?![ \t]*(?:\d{1,2}|[12][A-D])[ \t]*(?:\r?\n|$))){10,3000}?)"
+    + _CELL_BREAK + r"(?P<grade>[12][A-D])[ \t]*$"
+)
+_PARAGRAPH_BREAK = re.compile(r"[ \t]*\r?\n(?:[ \t]*\r?\n)*[ \t]*")
+
+
+def _join_lone_item(m: re.Match, index: list[int]):
+    out, offsets = [m.group("num"), ". "], index[m.start("num") : m.end("num")] + [index[m.end("num")]] * 2
+    pos = m.start("body")
+    for br in _PARAGRAPH_BREAK.finditer(m.string, m.start("body"), m.end("body")):
+        out.append(m.string[pos : br.start()] + " ")
+        offsets += index[pos : br.start()] + [index[br.start()]]
+        pos = br.end()
+    out.append(m.string[pos : m.end("body")] + " (" + m.group("grade") + ")")
+    offsets += index[pos : m.end("body")] + [index[m.start("grade")]] * 2 + index[m.start("grade") : m.end("grade")] + [index[m.end("grade") - 1]]
+    return "".join(out), offsets
+
+
+# an implementation guide's page (FHIR IG): "Recommendation #8 - <title>" heads the
+# page, the statement is a labelled field among others ("Recommendation Topic: …",
+# "Recommendation Description: <statement>", "Recommendation Category: A"). The
+# statement gets a paragraph of its own and the number of the page's heading.
+_DESCRIPTION_FIELD = re.compile(
+    r"(?m)^[ \t]*Recommendation[ \t]+(?:Description|Statement|Text)[ \t]*:[ \t]*(?=\S)", re.I
+)
+_NUMBERED_HEADING = re.compile(r"(?m)^[ \t]*Recommendation[ \t]*#?[ \t]*(\d{1,2}[a-z]?)\b[^\n:]*$", re.I)
+
+
+def _number_description(m: re.Match, index: list[int]):
+    headings = list(_NUMBERED_HEADING.finditer(m.string, max(0, m.start() - 2000), m.start()))
+    new = f"\nRecommendation #{headings[-1].group(1)}: " if headings else "\n"
+    return new, [index[m.start()]] * len(new)
+
+
 def before_clean(content: str) -> Cleaned:
     """The repairs that must come before the clean stage: a grade glued to the
     next statement's number ("). E9.24 In") would otherwise lose that number
-    to the footnote-marker rule ("E9." + "24")."""
+    to the footnote-marker rule ("E9." + "24"); COR and LOE alone on a line
+    would be taken for a repeated header."""
     text, index = _rewrite(content, list(range(len(content))), _GLUED_GRADE, _break_after_grade)
+    text, index = _rewrite(text, index, _COR_LOE_ABOVE, _join_cor_loe)
+    text, index = _rewrite(text, index, _LONE_NUMBER_ITEM, _join_lone_item)
+    text, index = _rewrite(text, index, _DESCRIPTION_FIELD, _number_description)
     return Cleaned(text, index)
 
 

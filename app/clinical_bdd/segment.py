@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .classify import CUE, ends_with_strength, explicit_strength, has_cor_and_loe, strength_cell
+from .classify import (
+    CUE,
+    INSUFFICIENT,
+    LABELLED_STRENGTH,
+    STRENGTH_LINE,
+    ends_with_strength,
+    explicit_strength,
+    has_cor_and_loe,
+    strength_cell,
+)
 from .clean import clean_inline
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
@@ -52,6 +61,87 @@ _REC_TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[.:\u2014-]?\s*(?:Summar
 # "Recommendation N" after an upper-case heading
 _INLINE_BREAK = re.compile(r"(?<=\S)\s+(?=\u2022\s)|(?<=[A-Z]{3}) (?=Recommendation\s+#?\d)")
 _TERMINAL = re.compile(r"[.!?:;)\]]$")
+_REFERENCE_NUMBER = re.compile(r"^\d{3,}$")
+# a summary table's header (USPSTF): "Population | Recommendation | Grade |", or as
+# plain text "Population Recommendation Grade"; each row is one recommendation
+_SUMMARY_HEADER = re.compile(
+    r"^\|?\s*(?:Population|Patient\s+population|Age\s+(?:range|group))\s*\|?\s+Recommendations?\s*"
+    r"(?:\|?\s*(?:Grade|Strength(?:\s+of\s+recommendation)?)\s*)?\|?\s*$",
+    re.I,
+)
+_GRADE_CELL = re.compile(r"^(?:Grade\s+)?([A-DI])(?:\s+(?:recommendation|statement))?$", re.I)
+# where a plain-text row's recommendation starts: a capitalised word straight after
+# a word or number of the population cell ("… 10% or greater The USPSTF recommends …")
+_ROW_SPLIT = re.compile(r"(?<=[a-z0-9%)\]]) (?=[A-Z][a-z])")
+
+
+def _pipe_row(stripped: str) -> bool:
+    """A Markdown table row, with or without the leading pipe ("A | B | C |")."""
+    return stripped.startswith("|") or (stripped.endswith("|") and stripped.count("|") >= 2)
+
+
+def _cells(body: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell of a pipe row, in the line's own offsets."""
+    out, pos = [], 0
+    stripped_at = len(body) - len(body.lstrip())
+    inner = body.rstrip()
+    start = stripped_at + 1 if inner[stripped_at : stripped_at + 1] == "|" else stripped_at
+    end_all = len(inner) - 1 if inner.endswith("|") else len(inner)
+    pos = start
+    for piece in inner[start:end_all].split("|"):
+        a, b = pos, pos + len(piece)
+        lead = len(piece) - len(piece.lstrip())
+        out.append((a + lead, a + lead + len(piece.strip())))
+        pos = b + 1
+    return out
+
+
+def _summary_columns(stripped: str) -> dict:
+    """Column positions of a summary header: population, recommendation, grade."""
+    names = [c.strip().lower() for c in stripped.strip("|").split("|")] if "|" in stripped else []
+    if len(names) < 2:
+        return {"pipe": "|" in stripped, "pop": 0, "rec": 1, "grade": 2}
+    cols = {"pipe": True, "pop": None, "rec": None, "grade": None}
+    for i, name in enumerate(names):
+        if name.startswith(("population", "patient", "age")):
+            cols["pop"] = i
+        elif name.startswith("recommendation"):
+            cols["rec"] = i
+        elif name.startswith(("grade", "strength")):
+            cols["grade"] = i
+    return cols
+
+
+def _summary_row(line: "_Line", cols: dict, section: str | None, block: int | None) -> "Unit | None":
+    """One row of a summary table: its recommendation cell as the statement, the
+    population cell beside it (who), the grade cell (the row's grade)."""
+    body = line.body
+    if cols["pipe"]:
+        cells = _cells(body)
+        if cols["rec"] is None or cols["rec"] >= len(cells):
+            return None
+        r0, r1 = cells[cols["rec"]]
+        pop = cells[cols["pop"]] if cols["pop"] is not None and cols["pop"] < len(cells) else None
+        grade_text = body[slice(*cells[cols["grade"]])] if cols["grade"] is not None and cols["grade"] < len(cells) else ""
+        g = _GRADE_CELL.match(grade_text.strip())
+        statement = body[r0:r1]
+        if not (g or CUE.search(statement) or INSUFFICIENT.search(statement)):
+            return None
+        unit = Unit(line.start + r0, line.start + r1, section, [], None, True, block)
+        unit.population_span = (line.start + pop[0], line.start + pop[1]) if pop and pop[1] > pop[0] else None
+        unit.row_grade = g.group(1).upper() if g else None
+        return unit
+    stripped = body.strip()
+    lead = len(body) - len(body.lstrip())
+    cue = CUE.search(stripped) or INSUFFICIENT.search(stripped)
+    if not cue:
+        return None
+    split = next(_ROW_SPLIT.finditer(stripped, 0, cue.start()), None)
+    begin = split.end() if split else 0
+    unit = Unit(line.start + lead + begin, line.start + lead + len(stripped), section, [], None, True, block)
+    if split:
+        unit.population_span = (line.start + lead, line.start + lead + split.start())
+    return unit
 
 
 @dataclass
@@ -65,6 +155,10 @@ class Unit:
     block: int | None = None  # which "Recommendations" block the unit sits in
     graded: bool = False
     explicit: bool = False  # graded by a named strength, not a bare letter
+    # a summary table's row (USPSTF "Population | Recommendation | Grade"): where the
+    # population cell is in the text, and the grade column's letter
+    population_span: tuple[int, int] | None = None
+    row_grade: str | None = None
 
 
 @dataclass
@@ -180,12 +274,13 @@ def segment(text: str) -> list[Unit]:
     skip_lines = 0
     colon_owner: Unit | None = None  # a formal statement ending "…:" that its bullets continue
     pending: tuple | None = None  # "Recommendation #8:" alone: its statement starts on the next text line
+    summary: dict | None = None  # the columns of a summary table being read
     for n, line in enumerate(lines):
         body, stripped = line.body, line.stripped
         line_end = line.start + len(body)
         following = lines[n + 1] if n + 1 < len(lines) else None
         if not stripped:
-            current, in_table = None, False
+            current, in_table, summary = None, False, None
             continue
         if skip_lines:
             skip_lines -= 1
@@ -204,6 +299,12 @@ def segment(text: str) -> list[Unit]:
                 colon_owner.end = line_end
                 continue
             colon_owner = None
+        if (STRENGTH_LINE.match(stripped) or LABELLED_STRENGTH.match(stripped)) and units and text[
+            units[-1].start : units[-1].end
+        ].strip():
+            units[-1].strength_cells.append(stripped)  # the statement above is graded by this line
+            current = None
+            continue
         heading = _HEADING.match(body)
         taken = 0 if heading else _heading_lines(lines, n)
         if not (heading or taken) and _REC_TABLE_CAPTION.match(stripped):
@@ -219,8 +320,27 @@ def segment(text: str) -> list[Unit]:
             block = len(units) if is_block else None
             current, in_table = None, False
             continue
+        if _SUMMARY_HEADER.match(stripped):
+            summary, current, in_table = _summary_columns(stripped), None, False
+            continue
+        if summary is not None:
+            if _TABLE_SEP.match(stripped):
+                continue
+            if summary["pipe"] == _pipe_row(stripped):
+                row = _summary_row(line, summary, section, block)
+                if row is not None:
+                    units.append(row)
+                    current = None if summary["pipe"] else row
+                    continue
+                if not summary["pipe"] and current is not None and current.population_span:
+                    current.end = line_end  # a row's text wrapped onto the next line
+                    continue
+            summary = None
         if _COLUMN_HEADER.match(stripped):
             current, in_table = None, False
+            continue
+        if _REFERENCE_NUMBER.match(stripped):
+            current = None  # a reference or record number on its own line ends a statement
             continue
         if _CAPS_HEADING.match(stripped) and not _TERMINAL.search(stripped):
             section = clean_inline(stripped)[0]
@@ -258,6 +378,8 @@ def segment(text: str) -> list[Unit]:
                 current, in_table = None, False
                 continue
             start_of = (m.end(), m.group("num"), [])
+        elif named != stripped and (m := _NUMBERED.match(named)) is not None:
+            start_of = (len(stripped) - len(named) + m.end(), m.group("num"), [])  # "• 11.1a At least …"
         elif (m := _ITEM_NUMBER.match(stripped)) is not None:
             start_of = (m.end(), m.group("num"), None)  # formal only if graded (_resolve_blocks)
         if start_of:
@@ -281,6 +403,8 @@ def segment(text: str) -> list[Unit]:
             colon_owner = current
         if current is not None and (current.formal or current.source_id) and ends_with_strength(stripped):
             current = None  # "… hypoglycemia risk. A": the statement ends here
+        elif current is not None and explicit_strength(stripped) and _TERMINAL.search(stripped):
+            current = None  # a named strength ends any statement: "… decision-making. (Level 1, C)"
     for unit in units:
         unit.graded = ends_with_strength(text[unit.start : unit.end])
         unit.explicit = unit.graded and explicit_strength(text[unit.start : unit.end])

@@ -40,9 +40,11 @@ _W = "|".join(sorted((re.escape(w) for w in _CMP_WORDS), key=len, reverse=True))
 _S = "|".join(sorted((re.escape(w) for w in _CMP_SUFFIX), key=len, reverse=True))
 _SYM = "|".join(sorted((re.escape(w) for w in _CMP_SYMBOL), key=len, reverse=True))
 
-_T_SYMBOL = re.compile(r"(?P<cmp>" + _SYM + r")\s*(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r"))?(?![\w/])")
+# a footnote letter glued to the unit ("25 mg/mmolb"): the unit is kept, the letter is not
+_FOOTNOTE = r"(?:(?<=[a-zA-Z%])[a-e](?![\w/]))?"
+_T_SYMBOL = re.compile(r"(?P<cmp>" + _SYM + r")\s*(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r")" + _FOOTNOTE + r")?(?![\w/])")
 _T_WORDS = re.compile(
-    r"\b(?P<cmp>" + _W + r")\s+(?:an?\s+|the\s+)?(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r"))?(?![\w/])",
+    r"\b(?P<cmp>" + _W + r")\s+(?:an?\s+|the\s+)?(?P<num>" + _NUM + r")(?:\s*(?P<unit>" + _UNIT + r")" + _FOOTNOTE + r")?(?![\w/])",
     re.I,
 )
 _T_SUFFIX = re.compile(
@@ -53,7 +55,9 @@ _T_RANGE = re.compile(
     r"(?P<hi>\d+(?:\.\d+)?)\s*(?P<unit>" + _UNIT + r")?"
     r"|\b(?P<lo2>\d+)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi2>\d+)\s*(?P<unit2>years?(?:\s+of\s+age|\s+old)?)"
     r"|(?<![<>\u2264\u2265\d.])\b(?P<lo3>\d+(?:\.\d+)?)\s*(?:to|-|\u2013|\u2014)\s*(?P<hi3>\d+(?:\.\d+)?)\s*"
-    r"(?P<unit3>mg/dL|mmol/L|mg/g|mg/mmol|mm\s?Hg|kg/m(?:2|\u00b2)|%)",
+    r"(?P<unit3>mg/dL|mmol/L|mg/g|mg/mmol|mm\s?Hg|kg/m(?:2|\u00b2)|%|m[lL]/min(?:(?:/|\s+per\s+)1\.73\s?m(?:2|\u00b2)?)?)"
+    # a lower bound before a range: "> 45\u201360 mL/min" is above 45 up to 60
+    r"|(?:>|\u2265)\s*(?P<lo4>\d+(?:\.\d+)?)\s*(?:-|\u2013|\u2014)\s*(?P<hi4>\d+(?:\.\d+)?)\s*(?P<unit4>" + _UNIT + r")",
     re.I,
 )
 
@@ -73,7 +77,8 @@ _MEASURES: list[tuple[re.Pattern, str, str]] = [
     (re.compile(r"\bfasting\s+(?:plasma\s+)?glucose\b|\bFPG\b", re.I), "fasting plasma glucose", "FPG"),
     (re.compile(r"\bglucose\b", re.I), "glucose", "glucose"),
     (re.compile(r"\b(?:10-year\s+)?ASCVD\s+risk\b", re.I), "10-year ASCVD risk", "ASCVD_risk"),
-    (re.compile(r"\b10-year\s+(?:(?:cardiovascular|CVD)(?:\s+disease)?\s+)?risk\b", re.I), "10-year CVD risk", "CVD_risk"),
+    # "10-year cardiovascular disease (CVD) risk": the abbreviation in brackets is part of the name
+    (re.compile(r"\b10-year\s+(?:(?:cardiovascular|CVD)(?:\s+disease)?\s+(?:\([A-Z]{2,6}\)\s+)?)?risk\b", re.I), "10-year CVD risk", "CVD_risk"),
     (re.compile(r"\b(?:LVEF|ejection\s+fraction|EF)\b", re.I), "LVEF", "LVEF"),
     (re.compile(r"\bheart\s+rate\b|\bresting\s+HR\b", re.I), "heart rate", "heart_rate"),
     (re.compile(r"\bpotassium\b|\bK\+", re.I), "serum potassium", "potassium"),
@@ -169,16 +174,19 @@ def _find_measure(text: str, start: int, unit: str, value: str) -> tuple[str, st
 # the work per statement (refine reads each one's clause from the statement's start).
 MAX_THRESHOLDS = 12
 # matched at a position (not on a slice of the rest of the text: one copy per match)
-_WORD_AFTER = re.compile(r"\s+[a-z]{3,}")
+_WORD_AFTER = re.compile(r"\s+[a-z]{3,}", re.I)
+_COUNT_AFTER = re.compile(r"\s+(?:of\s+(?:these|those|the)\s+)?[a-z]{3,}", re.I)
 _CHANGE_AFTER = re.compile(r"\s*(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+", re.I)
+# "slow kidney function decline in people with an eGFR …": the decline is not of the eGFR
+_WHO_BETWEEN = re.compile(r"\b(?:people|patients|persons|adults|children|individuals|those|women|men|with|who)\b", re.I)
 
 
 def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
     found: list[tuple[int, int, str, str, str]] = []  # start, end, cmp, value, unit
     for m in _T_RANGE.finditer(text):
-        lo = m.group("lo") or m.group("lo2") or m.group("lo3")
-        hi = m.group("hi") or m.group("hi2") or m.group("hi3")
-        unit = _norm_unit(m.group("unit") or m.group("unit2") or m.group("unit3")) or (
+        lo = m.group("lo") or m.group("lo2") or m.group("lo3") or m.group("lo4")
+        hi = m.group("hi") or m.group("hi2") or m.group("hi3") or m.group("hi4")
+        unit = _norm_unit(m.group("unit") or m.group("unit2") or m.group("unit3") or m.group("unit4")) or (
             "years" if re.match(r"age", m.group(0), re.I) else ""
         )
         if float(lo) < float(hi):
@@ -194,8 +202,8 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
             continue  # "at least 1 minute", "no more than 2 standard drinks": not a measurement
         found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _T_SUFFIX.finditer(text):
-        if not m.group("unit") and _WORD_AFTER.match(text, m.end()):
-            continue  # "1 or more risk factors": a count, not a measurement
+        if not m.group("unit") and _COUNT_AFTER.match(text, m.end()):
+            continue  # "1 or more risk factors", "1 or more CVD risk factors": a count, not a measurement
         found.append((m.start(), m.end(), _CMP_SUFFIX[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _TO_LESS_THAN.finditer(text):
         found.append((m.start("lo"), m.end("lo") + 1, ">=", m.group("lo"), "%"))
@@ -235,7 +243,7 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
                 if mm:
                     measure, column = f"{after.group(1).lower()} in {m_name}", f"{m_col}_{after.group(1).lower()}"
                     break
-        elif before and measure != "value":
+        elif before and measure != "value" and not _WHO_BETWEEN.search(before.group(0)):
             measure, column = f"{before.group(1).lower()} in {measure}", f"{column}_{before.group(1).lower()}"
         # goal words sit around the measure: "A1C goal of <7%", "BP should be lowered to <130"
         between = text[max(0, min(mpos, start) - 20) : start]
@@ -286,6 +294,20 @@ def is_measure_name(text: str) -> bool:
     return any(p.fullmatch(text) for p, _, _ in _MEASURES)
 
 
+_NOT_AGE = re.compile(r"\b(?P<what>duration|life\s+expectancy)\s+(?:of\s+)?(?:\w+\s+){0,2}?$", re.I)
+
+
+def _measure_right_after(after: str) -> tuple[str, str] | None:
+    """A measure named straight after its cut-off: "a 10% or greater 10-year CVD
+    risk" (the nearest name before it may belong to another cut-off)."""
+    m = re.match(r"\s+(?:estimated\s+)?", after)
+    rest = after[m.end() :] if m else ""
+    for pattern, name, column in _MEASURES:
+        if column != "age" and pattern.match(rest):
+            return name, column
+    return None
+
+
 def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Threshold]]:
     """Direction, alternates and applicability of the thresholds of one
     statement: returns (thresholds the scenario tests, caveats)."""
@@ -309,6 +331,18 @@ def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Thr
         if goal:
             side = goal.group("dir").lower()
             t.measure, t.column = f"{t.measure} {side} goal", f"{t.column}_{side}_goal"
+        not_age = _NOT_AGE.search(before) if t.measure == "age" else None
+        if not_age:
+            # "duration of ≥5 years", "a life expectancy of at least 10 years": not the patient's age
+            name = re.sub(r"\s+", " ", not_age.group("what").lower())
+            t.measure, t.column = name, name.replace(" ", "_")
+        elif t.measure == "age" and re.search(r"\bfor\s+$", before):
+            t.kind = "caveat"  # "take aspirin daily for at least 10 years": how long, not who
+            caveats.append(t)
+            continue
+        named_after = _measure_right_after(after)
+        if named_after and named_after[0] != t.measure and t.kind != "target":
+            t.measure, t.column = named_after
         falls = _FALLS_BY.search(before)
         if falls and t.measure != "value":
             noun = falls.group("verb").lower().rstrip("s")

@@ -53,9 +53,9 @@ export class Deployment {
         this.real = new RealOutputs(stack);
     }
 
-    /** The program as `pulumi up` would evaluate it with this config on top of the base. */
-    program(config: Record<string, string> = {}): Promise<ProgramRun> {
-        return runProgram({ ...this.baseConfig, ...config }, {}, { stack: this.stack, providerOutputs: this.real.outputs });
+    /** The program (of this checkout, or the one in `programDir`) as `pulumi up` would evaluate it with this config on top of the base. */
+    program(config: Record<string, string> = {}, programDir?: string): Promise<ProgramRun> {
+        return runProgram({ ...this.baseConfig, ...config }, {}, { stack: this.stack, providerOutputs: this.real.outputs, programDir });
     }
 
     /** `pulumi up` of an evaluated program: plans against what is deployed and applies. */

@@ -1,7 +1,7 @@
 /** What the real-engine tests ask of a deployed front door: its answers, its certificate, its failed requests. */
 import { execFileSync } from "child_process";
 import * as https from "https";
-import { LoadReport } from "../../rehearsal/load";
+import { LoadReport } from "./load";
 
 /** GET through nginx over TLS as a client of `localhost` would (the certificate is self-signed). */
 export function get(url: string): Promise<{ status: number; body: string }> {

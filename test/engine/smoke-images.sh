@@ -108,7 +108,7 @@ start app --user 10001:10001 --read-only --tmpfs /tmp:rw,noexec,nosuid,size=256m
 eventually "app: healthcheck (python urllib /health)" in_ app python -c \
     "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/health', timeout=4)"
 
-# ---- nginx as reverseProxy.ts runs it (config shaped like components/nginxConf.ts) ------
+# ---- nginx as reverseProxy.ts runs it (config shaped like components/frontDoor/nginxConf.ts) ------
 mkdir -p "$work/nginx/etc/nginx/tls"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -keyout "$work/nginx/etc/nginx/tls/key.pem" -out "$work/nginx/etc/nginx/tls/cert.pem" >/dev/null 2>&1

@@ -99,7 +99,7 @@ export function serviceSpec(inputs: Inputs): Record<string, unknown> {
 }
 
 /**
- * docker_service Create. The program sets no converge_config (components/swarm/convergence.ts
+ * docker_service Create. The program sets no converge_config (targets/swarm/convergence.ts
  * waits instead, naming the tasks' reason), so the provider returns once the service exists.
  */
 export async function createService(docker: Docker, inputs: Inputs): Promise<string> {

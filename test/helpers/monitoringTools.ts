@@ -7,6 +7,10 @@ import { startOnLoopback } from "./tools";
 
 export const repoRoot = path.join(__dirname, "..", "..");
 export const monitoringDir = path.join(repoRoot, "monitoring");
+/** The promtool unit tests of the alert rules, one file per alert. */
+export const ruleTestsDir = path.join(monitoringDir, "prometheus", "tests");
+/** The metric names each exporter exposes, one list per exporter. */
+export const exporterMetricsDir = path.join(monitoringDir, "exporters", "exporter-metrics");
 
 /** Grafana's interval variables, replaced by a plain duration so promtool can parse the expression. */
 export function grafanaExprToPromQL(expr: string): string {
@@ -46,7 +50,7 @@ export function metricNamesIn(expr: string): string[] {
     return [...names];
 }
 
-/** The names listed in a monitoring/exporter-metrics/*.txt file (comments and blanks skipped). */
+/** The names listed in a monitoring/exporters/exporter-metrics/*.txt file (comments and blanks skipped). */
 export function readMetricList(file: string): string[] {
     return fs
         .readFileSync(file, "utf8")
@@ -57,7 +61,7 @@ export function readMetricList(file: string): string[] {
 
 /** Every exporter's metric list, by file name. */
 export function exporterMetricLists(): Map<string, Set<string>> {
-    const dir = path.join(monitoringDir, "exporter-metrics");
+    const dir = exporterMetricsDir;
     return new Map(
         fs
             .readdirSync(dir)
@@ -103,7 +107,7 @@ interface DashboardPanel {
     panels?: DashboardPanel[];
 }
 
-/** Every PromQL expression of every dashboard under monitoring/dashboards, with where it is. */
+/** Every PromQL expression of every dashboard under monitoring/grafana/dashboards, with where it is. */
 export function dashboardExprs(files: { name: string; content: string }[]): DashboardExpr[] {
     const found: DashboardExpr[] = [];
     const visit = (dashboard: string, panels: DashboardPanel[] = []): void => {
@@ -118,9 +122,9 @@ export function dashboardExprs(files: { name: string; content: string }[]): Dash
     return found;
 }
 
-/** The promtool unit tests under monitoring/tests, one file per alert. */
+/** The promtool unit tests under monitoring/prometheus/tests, one file per alert. */
 export function ruleTestFiles(): string[] {
-    const dir = path.join(monitoringDir, "tests");
+    const dir = ruleTestsDir;
     return fs.readdirSync(dir).filter((name) => name.endsWith(".test.yml")).sort();
 }
 

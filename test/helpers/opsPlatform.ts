@@ -57,10 +57,15 @@ export interface OpsRun {
     seconds: number;
 }
 
-/** scripts/ops.sh, asynchronously (the load generator keeps running in this process meanwhile). */
+/** The verbs' command line (cli/main.ts, as npm run <verb> runs it), asynchronously (the load generator keeps running in this process meanwhile). */
 export function startOps(args: readonly string[], env: Record<string, string>): { child: ReturnType<typeof spawn>; done: Promise<OpsRun> } {
     const started = Date.now();
-    const child = spawn("bash", [path.join(repoRoot, "scripts", "ops.sh"), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const tsNode = require.resolve("ts-node/dist/bin.js");
+    const child = spawn(process.execPath, [tsNode, "--transpile-only", path.join(repoRoot, "cli", "main.ts"), ...args], {
+        cwd: repoRoot,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (d) => (stdout += d));

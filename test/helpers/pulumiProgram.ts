@@ -1,10 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import * as path from "path";
 
 /** One resource the program declared, as the Pulumi engine would have received it. */
 export interface DeclaredResource {
     readonly type: string;
     readonly name: string;
+    /** Its URN, which holds its parents' types: what the Pulumi engine knows it by. */
+    urn?: string;
     readonly inputs: Record<string, any>;
     /** The options that decide how a change lands: ignoreChanges, deleteBeforeReplace, retainOnDelete, dependsOn. */
     readonly opts: pulumi.ResourceOptions;
@@ -37,6 +40,11 @@ export interface RunOptions {
     readonly stack?: string;
     /** Provider outputs that replace the mock's (test/engine). */
     readonly providerOutputs?: ProviderOutputs;
+    /**
+     * The folder holding the program's index.ts; default this repository's root. Paths under
+     * it in the inputs read as under this checkout, as if that program had been checked out here.
+     */
+    readonly programDir?: string;
 }
 
 /**
@@ -47,10 +55,11 @@ export interface RunOptions {
 export async function runProgram(config: Record<string, string> = {}, secrets: Record<string, string> = {}, options: RunOptions = {}): Promise<ProgramRun> {
     const resources: DeclaredResource[] = [];
     const optsByName = new Map<string, pulumi.ResourceOptions>();
+    const urnByName = new Map<string, pulumi.Output<string>>();
     await pulumi.runtime.setMocks(
         {
             newResource: async (args) => {
-                const inputs = unwrapSecrets(args.inputs);
+                const inputs = asIfHere(unwrapSecrets(args.inputs), options.programDir);
                 resources.push({ type: args.type, name: args.name, inputs, opts: optsByName.get(`${args.type}::${args.name}`) ?? {} });
                 const opts = optsByName.get(`${args.type}::${args.name}`) ?? {};
                 const real = await options.providerOutputs?.(args.type, args.name, inputs, opts);
@@ -73,9 +82,11 @@ export async function runProgram(config: Record<string, string> = {}, secrets: R
         const register = sdk.registerResource;
         sdk.registerResource = (res: unknown, parent: unknown, type: string, name: string, ...rest: any[]) => {
             optsByName.set(`${type}::${name}`, rest[4] ?? {});
-            return register(res, parent, type, name, ...rest);
+            const registered = register(res, parent, type, name, ...rest);
+            urnByName.set(`${type}::${name}`, (res as pulumi.Resource).urn);
+            return registered;
         };
-        program = require("../../index");
+        program = require(path.join(options.programDir ?? path.join(__dirname, "..", ".."), "index"));
     });
     const outputs: ProgramRun["outputs"] = {};
     for (const [key, value] of Object.entries(program)) {
@@ -88,6 +99,10 @@ export async function runProgram(config: Record<string, string> = {}, secrets: R
     }
     // Resources register once their inputs resolve; let the last registrations land.
     await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const r of resources) {
+        const urn = urnByName.get(`${r.type}::${r.name}`);
+        if (urn) r.urn = await new Promise<string>((resolve) => urn.apply(resolve));
+    }
     return {
         resources,
         outputs,
@@ -98,6 +113,12 @@ export async function runProgram(config: Record<string, string> = {}, secrets: R
             return found;
         },
     };
+}
+
+/** Inputs with `programDir`'s paths as this checkout's (a build context, a command's folder). */
+function asIfHere(inputs: Record<string, any>, programDir: string | undefined): Record<string, any> {
+    if (!programDir) return inputs;
+    return JSON.parse(JSON.stringify(inputs).split(programDir).join(path.join(__dirname, "..", "..")));
 }
 
 /** Inputs reach the mocks with secrets wrapped in Pulumi's wire form; tests look at the values. */
