@@ -99,6 +99,15 @@ def on_starting(server):
     )
 
 
+def post_worker_init(worker):
+    # Each worker owns its analysis processes (clinical_bdd/isolation.py): the
+    # forkserver and a first child start here, before the worker serves; the
+    # heartbeat goes on meanwhile.
+    from clinical_bdd import isolation
+
+    isolation.start_worker_pool(notify=worker.notify)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -169,17 +169,65 @@ def parse_parenthetical(text: str) -> tuple[str, dict]:
 
     cleaned = _PAREN.sub(repl, text)
     # unparenthesised trailing "Class I, LOE A"
-    tail = re.search(
-        r"[\s.;,]*\b(?:Class|COR)\s*[:=]?\s*(III|IIa|IIb|I|3|2a|2b|1)\b[^.]*?"
-        r"(?:LOE|Level\s+of\s+Evidence)\s*[:=]?\s*([ABC](?:-(?:R|NR|LD|EO))?)\W*$",
-        cleaned,
-        re.I,
-    )
+    tail = _trailing_cor_loe(cleaned)
     if tail:
-        found.setdefault("cor", _norm_cor(tail.group(1)))
-        found.setdefault("loe", tail.group(2).upper())
-        cleaned = cleaned[: tail.start()]
+        start, cor_value, loe_value = tail
+        found.setdefault("cor", _norm_cor(cor_value))
+        found.setdefault("loe", loe_value.upper())
+        cleaned = cleaned[:start]
     return cleaned, found
+
+
+_TAIL_COR = re.compile(r"\b(?:Class|COR)\s*(?:[:=]\s*)?(III|IIa|IIb|I|3|2a|2b|1)\b", re.I)
+_TAIL_LOE_VALUE = re.compile(r"[ABC](?:-(?:R|NR|LD|EO))?", re.I)
+_TAIL_LOE_WORDS = re.compile(r"level\s+of\s+evidence", re.I)
+
+
+def _trailing_cor_loe(text: str) -> tuple[int, str, str] | None:
+    r"""(start, class, level) of a trailing "Class I, LOE A", as the search
+    r"[\s.;,]*\b(?:Class|COR)\s*[:=]?\s*(…)\b[^.]*?(?:LOE|Level\s+of\s+Evidence)\s*[:=]?\s*([ABC]…)\W*$"
+    found it, in linear time: that search tried every start (quadratic for ". . . ."
+    or "Class I Class I …"); here the level is read back from the end, then the
+    first class after the last full stop before it."""
+    end = len(text)
+    while end and not (text[end - 1].isalnum() or text[end - 1] == "_"):
+        end -= 1  # \W*$
+    value_start = -1
+    for width in (4, 3, 1):
+        if end - width >= 0 and _TAIL_LOE_VALUE.fullmatch(text, end - width, end):
+            value_start = end - width
+            break
+    if value_start < 0:
+        return None
+    j = value_start
+    while j and text[j - 1].isspace():
+        j -= 1
+    if j and text[j - 1] in ":=":
+        j -= 1
+        while j and text[j - 1].isspace():
+            j -= 1
+    if text[max(0, j - 3) : j].lower() == "loe":
+        loe_start = j - 3
+    elif text[max(0, j - 8) : j].lower() == "evidence":
+        k = j - 8
+        # "Level of Evidence": read back over "of" and the spaces
+        words = text[max(0, k - 40) : j]
+        m = _TAIL_LOE_WORDS.search(words)
+        while m and m.end() != len(words):
+            m = _TAIL_LOE_WORDS.search(words, m.start() + 1)
+        if not m:
+            return None
+        loe_start = max(0, k - 40) + m.start()
+    else:
+        return None
+    last_stop = text.rfind(".", 0, loe_start)
+    cor = _TAIL_COR.search(text, last_stop + 1)
+    if not cor or cor.end() > loe_start:
+        return None
+    start = cor.start()
+    while start and (text[start - 1].isspace() or text[start - 1] in ".;,"):
+        start -= 1
+    return start, cor.group(1), text[value_start:end]
 
 
 

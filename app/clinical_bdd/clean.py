@@ -19,6 +19,33 @@ from functools import lru_cache, partial
 _MD_INLINE = re.compile(r"\*\*|__|`|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])")
 
 
+def _markdown_links(raw: str):
+    r"""(start, end of the text, end) of each Markdown link "[text](url)", as
+    re.finditer(r"\[([^\]]+)\]\([^)]*\)") finds them, in linear time: that
+    regex scanned from every "[" to the next "]" (quadratic for "[[[[…"); here
+    the next "]" and the next ")" are each found once and reused."""
+    n = len(raw)
+    close_bracket = close_paren = -1
+    pos = 0
+    while True:
+        start = raw.find("[", pos)
+        if start < 0:
+            return
+        if close_bracket <= start:
+            close_bracket = raw.find("]", start + 1)
+            if close_bracket < 0:
+                return
+        if close_bracket == start + 1 or close_bracket + 1 >= n or raw[close_bracket + 1] != "(":
+            pos = start + 1
+            continue
+        if close_paren <= close_bracket + 1:
+            close_paren = raw.find(")", close_bracket + 2)
+            if close_paren < 0:
+                return
+        yield start, close_bracket, close_paren + 1
+        pos = close_paren + 1
+
+
 def clean_inline(raw: str, base: int = 0) -> tuple[str, list[int]]:
     """Collapse whitespace and strip Markdown emphasis; return the clean text
     and, for each clean character, its offset in the original content."""
@@ -28,9 +55,9 @@ def clean_inline(raw: str, base: int = 0) -> tuple[str, list[int]]:
             skip.update(range(m.start(), m.end()))
     if "[" in raw:
         # Markdown links [text](url) -> text
-        for m in re.finditer(r"\[([^\]]+)\]\([^)]*\)", raw):
-            skip.add(m.start())
-            skip.update(range(m.start(1) + len(m.group(1)), m.end()))
+        for start, text_end, end in _markdown_links(raw):
+            skip.add(start)
+            skip.update(range(text_end, end))
     out: list[str] = []
     idx: list[int] = []
     for m in _NON_SPACE.finditer(raw):

@@ -88,6 +88,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     log_level: str = DEFAULT_LOG_LEVEL
     test_delay_seconds: float = 0.0
+    # "subprocess": analysis in worker-owned child processes (isolation.py); "inline": in the request thread
+    analysis_isolation: str = "subprocess"
     secret_key: str = ""
     jwt_secret: str | None = None
     encryption_key: str | None = None
@@ -119,6 +121,7 @@ class Settings:
             max_body_bytes=env_int("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1),
             log_level=os.environ.get("LOG_LEVEL", DEFAULT_LOG_LEVEL).strip() or DEFAULT_LOG_LEVEL,
             test_delay_seconds=max(0.0, env_float(TEST_DELAY_ENV, 0.0)),
+            analysis_isolation="inline" if os.environ.get("ANALYSIS_ISOLATION", "").strip().lower() == "inline" else "subprocess",
             secret_key=secret_key,
             jwt_secret=jwt_secret,
             encryption_key=encryption_key,

@@ -27,11 +27,15 @@ def _pdf_request_content() -> dict:
 
 def build_openapi(version: str) -> dict:
     errors = {
-        "400": _error("Malformed JSON or invalid/missing field (e.g. 'content')"),
+        "400": _error(
+            "Malformed JSON, JSON nested deeper than 32 levels, a lone surrogate, or an invalid/missing field "
+            "(e.g. 'content', or null for 'title')"
+        ),
         "413": _error("Body larger than MAX_BODY_BYTES"),
         "415": _error("Body is not JSON"),
         "503": _error("Concurrency limit reached; see Retry-After"),
-        "504": _error("Analysis exceeded the request timeout"),
+        "500": _error("The analysis process ended without an answer, or the generated feature failed validation"),
+        "504": _error("Analysis exceeded the request timeout (REQUEST_TIMEOUT_SECONDS); the work is stopped"),
     }
     return {
         "openapi": "3.0.3",
@@ -118,11 +122,15 @@ def build_openapi(version: str) -> dict:
                         "content": {
                             "type": "string",
                             "minLength": 1,
+                            "pattern": "\\S",
                             "description": "Guideline text: plain, Markdown, or as extracted from a PDF (running headers/footers, "
-                            "line-end hyphenation, ligatures, letter-spaced runs and footnote markers are cleaned first)",
+                            "line-end hyphenation, ligatures, letter-spaced runs and footnote markers are cleaned first). "
+                            "Not only whitespace; a lone surrogate is refused (400); control characters (NUL, C0/C1 but tab, "
+                            "newline, carriage return and form feed) and bidi embeddings, overrides and isolates are removed "
+                            "and a warning says so",
                         },
-                        "specialty": {"type": "string", "maxLength": 64},
-                        "title": {"type": "string", "maxLength": 200},
+                        "specialty": {"type": "string", "maxLength": 64, "description": "Omit it rather than send null (400)"},
+                        "title": {"type": "string", "maxLength": 200, "description": "Omit it rather than send null (400)"},
                     },
                 },
                 "Threshold": {

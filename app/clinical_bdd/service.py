@@ -8,7 +8,49 @@ from . import metrics
 from .extractor import GenerationTimeout, Recommendation, extract, infer_specialty
 from .gherkin_writer import parse, write_feature
 
-__all__ = ["analyze", "GenerationTimeout", "HEALTH_GUIDELINE", "health_check", "normalise_specialty"]
+__all__ = [
+    "analyze", "GenerationTimeout", "HEALTH_GUIDELINE", "health_check", "normalise_specialty", "record_metrics",
+    "strip_controls",
+]
+
+# Control characters are taken out of the text before any stage sees it: NUL,
+# the other C0 controls but tab, newline, carriage return and form feed (line
+# ends and the page break that PDF text and the clean stage rely on), DEL, the
+# C1 controls, and the bidi embeddings, overrides and isolates (U+202A-202E,
+# U+2066-2069) that could make a step read otherwise than it runs.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str) -> tuple[str, list[int] | None, int]:
+    """(text without control characters, offset in ``text`` of each kept
+    character or None when nothing was removed, count removed). Linear."""
+    if not _CONTROL.search(text):
+        return text, None, 0
+    kept: list[range] = []
+    pos = removed = 0
+    for m in _CONTROL.finditer(text):
+        kept.append(range(pos, m.start()))
+        pos = m.end()
+        removed += 1
+    kept.append(range(pos, len(text)))
+    index = [i for r in kept for i in r]
+    return "".join(text[r.start : r.stop] for r in kept), index, removed
+
+
+def _remap_spans(recs: list[Recommendation], index: list[int], original_length: int) -> None:
+    """Spans into the text without controls -> offsets into the content as sent."""
+
+    def at(i: int) -> int:
+        return index[i] if i < len(index) else original_length
+
+    def span(s: tuple[int, int]) -> tuple[int, int]:
+        start, end = s
+        return (at(start), at(end - 1) + 1) if end > start else (at(start), at(start))
+
+    for rec in recs:
+        rec.span = span(rec.span)
+        for t in list(rec.thresholds) + list(rec.caveats):
+            t.span = span(t.span)
 
 HEALTH_GUIDELINE = (
     "In adults with type 2 diabetes, metformin is recommended as initial therapy. A\n"
@@ -32,7 +74,22 @@ def analyze(
     record_metrics: bool = True,
 ) -> dict:
     started = time.perf_counter()
+    warnings = []
+    original_length = len(content)
+    content, index, removed = strip_controls(content)
+    if removed:
+        warnings.append(
+            f"removed {removed} control character(s) from the content (NUL, bidi embedding/override/isolate "
+            "or other C0/C1 controls)"
+        )
+    if title:
+        title, _, removed_title = strip_controls(title)
+        title = title.strip()
+        if removed_title:
+            warnings.append(f"removed {removed_title} control character(s) from the title")
     recs: list[Recommendation] = extract(content, deadline=deadline)
+    if index is not None:
+        _remap_spans(recs, index, original_length)
     spec = normalise_specialty(specialty) or infer_specialty(content)
     feature = write_feature(recs, spec, title)
     if deadline is not None and time.monotonic() > deadline:
@@ -45,7 +102,6 @@ def analyze(
     if record_metrics:
         metrics.GENERATION_DURATION.observe(elapsed)
         metrics.SCENARIOS_GENERATED.inc(scenarios)
-    warnings = []
     if not recs:
         warnings.append("no recommendation statements were found in the content")
     return {
@@ -58,6 +114,12 @@ def analyze(
         "warnings": warnings,
         "generation_ms": round(elapsed * 1000, 3),
     }
+
+
+def record_metrics(result: dict) -> None:
+    """The metrics of an analysis run with record_metrics=False (in a child process)."""
+    metrics.GENERATION_DURATION.observe(result["generation_ms"] / 1000)
+    metrics.SCENARIOS_GENERATED.inc(result["scenario_count"])
 
 
 def health_check() -> dict:

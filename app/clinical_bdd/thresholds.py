@@ -170,6 +170,13 @@ def _find_measure(text: str, start: int, unit: str, value: str) -> tuple[str, st
     return "value", "value", start
 
 
+# At most this many thresholds per statement (its Scenario Outline's columns): bounds
+# the work per statement (refine reads each one's clause from the statement's start).
+MAX_THRESHOLDS = 12
+# matched at a position (not on a slice of the rest of the text: one copy per match)
+_WORD_AFTER = re.compile(r"\s+[a-z]{3,}", re.I)
+_COUNT_AFTER = re.compile(r"\s+(?:of\s+(?:these|those|the)\s+)?[a-z]{3,}", re.I)
+_CHANGE_AFTER = re.compile(r"\s*(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+", re.I)
 # "slow kidney function decline in people with an eGFR …": the decline is not of the eGFR
 _WHO_BETWEEN = re.compile(r"\b(?:people|patients|persons|adults|children|individuals|those|women|men|with|who)\b", re.I)
 
@@ -187,15 +194,15 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
     for m in _T_SYMBOL.finditer(text):
         unit = m.group("unit")
         if not unit:  # "<7.0–7.5%": the unit follows the second number
-            nxt = re.match(r"\s*(?:-|\u2013|\u2014|to)\s*\d+(?:\.\d+)?\s*(" + _UNIT + r")", text[m.end() :])
+            nxt = re.compile(r"\s*(?:-|\u2013|\u2014|to)\s*\d+(?:\.\d+)?\s*(" + _UNIT + r")").match(text, m.end())
             unit = nxt.group(1) if nxt else None
         found.append((m.start(), m.end(), _CMP_SYMBOL[m.group("cmp")], m.group("num"), _norm_unit(unit)))
     for m in _T_WORDS.finditer(text):
-        if not m.group("unit") and re.match(r"\s+[a-z]{3,}", text[m.end() :], re.I):
+        if not m.group("unit") and _WORD_AFTER.match(text, m.end()):
             continue  # "at least 1 minute", "no more than 2 standard drinks": not a measurement
         found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _T_SUFFIX.finditer(text):
-        if not m.group("unit") and re.match(r"\s+(?:of\s+(?:these|those|the)\s+)?[a-z]{3,}", text[m.end() :], re.I):
+        if not m.group("unit") and _COUNT_AFTER.match(text, m.end()):
             continue  # "1 or more risk factors", "1 or more CVD risk factors": a count, not a measurement
         found.append((m.start(), m.end(), _CMP_SUFFIX[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
     for m in _TO_LESS_THAN.finditer(text):
@@ -205,6 +212,8 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
     last_end = -1
     used_columns: dict[str, int] = {}
     for start, end, cmp_, value, unit in found:
+        if len(result) >= MAX_THRESHOLDS:
+            break  # an outline is for a few cut-offs; a list of hundreds is data, not a rule
         if start < last_end:
             continue
         value = re.sub(r"\s+", "", value)
@@ -221,9 +230,7 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
             measure, column = "blood pressure", "BP"
         if unit == "percentile" and not measure.endswith("percentile"):
             measure, column = f"{measure} percentile", f"{column}_percentile"
-        after = re.match(
-            r"\s*(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+", text[end:], re.I
-        )
+        after = _CHANGE_AFTER.match(text, end)
         before = re.search(
             r"\b(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+(?:the\s+)?[\w\s-]{0,30}$",
             text[max(0, start - 50) : start],
@@ -232,7 +239,7 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
         if after:
             # the measure named right after "reduction in"
             for pattern, m_name, m_col in _MEASURES:
-                mm = pattern.match(text, end + after.end())
+                mm = pattern.match(text, after.end())
                 if mm:
                     measure, column = f"{after.group(1).lower()} in {m_name}", f"{m_col}_{after.group(1).lower()}"
                     break

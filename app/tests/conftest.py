@@ -17,6 +17,8 @@ import requests
 
 APP_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(APP_DIR))
+# the in-process app analyses in the request thread; gunicorn servers use child processes
+os.environ["ANALYSIS_ISOLATION"] = "inline"
 
 from clinical_bdd import create_app  # noqa: E402
 from clinical_bdd.gherkin_writer import parse  # noqa: E402
@@ -51,7 +53,10 @@ class GunicornServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.tmp = tempfile.TemporaryDirectory(prefix="clinical_bdd_test_")
         self.log_path = Path(self.tmp.name) / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMETHEUS_MULTIPROC", "CLINICAL_BDD_"))}
+        env = {
+            k: v for k, v in os.environ.items()
+            if not k.startswith(("PROMETHEUS_MULTIPROC", "CLINICAL_BDD_", "ANALYSIS_ISOLATION"))
+        }
         env.update(
             {
                 "GUNICORN_WORKERS": str(workers),
