@@ -68,7 +68,7 @@ class GunicornServer:
         self.env = env
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20.0) -> "GunicornServer":
+    def start(self, timeout: float = 60.0) -> "GunicornServer":
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [
