@@ -15,6 +15,7 @@ before (none narrative).
 """
 from __future__ import annotations
 
+import re
 import time
 
 from .classify import (
@@ -38,6 +39,7 @@ from .repair import before_clean, repair
 from .segment import segment
 from .specialty import infer_specialty
 from .thresholds import extract_thresholds, refine, threshold_logic
+from .alternatives import assign as assign_alternatives, mark_exclusions
 
 __all__ = ["extract", "GenerationTimeout", "infer_specialty", "Recommendation", "Threshold"]
 
@@ -203,6 +205,14 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     thresholds = _dedupe(pop_thresholds + [t for t in thresholds if t.raw and t.raw in main])
                     caveats = pop_caveats + caveats
                     to_parse = f"{pop_text}: {to_parse[:1].upper()}{to_parse[1:]}"
+            mark_exclusions(sentence, thresholds)
+            alt_start, alternatives = assign_alternatives(sentence, thresholds)
+            if alternatives and not sentence[alt_start:].lower().startswith("either"):
+                # the list of alternatives is not one criterion joined to the others
+                head = sentence[max(0, alt_start - 40) : alt_start]
+                cut = to_parse.find(head) if head else -1
+                if cut >= 0:
+                    to_parse = re.sub(r"[\s,;]*\b(?:for|in|with|if|when)?\s*$", "", to_parse[: cut + len(head)], flags=re.I)
             parsed = parse_statement(to_parse, CUE.search(to_parse), thresholds + caveats)
             recs.append(
                 Recommendation(
@@ -214,7 +224,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     level_of_evidence=loe,
                     grade=grade,
                     population=parsed.population,
-                    conditions=parsed.conditions,
+                    conditions=[c for c in parsed.conditions if not (alternatives and len(c) < 2)],
                     excluded_conditions=parsed.excluded_conditions,
                     criteria=parsed.criteria,
                     action=parsed.action,
@@ -223,6 +233,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     thresholds=thresholds,
                     caveats=caveats,
                     threshold_logic=threshold_logic(sentence, thresholds),
+                    alternatives=alternatives,
                     span=(s_idx[0], s_idx[-1] + 1),
                     source_id=unit.source_id if unit.formal else None,
                     narrative=has_formal and not unit.formal,
