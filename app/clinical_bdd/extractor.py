@@ -76,6 +76,21 @@ def _drop_bullets(text: str, idx: list[int]) -> tuple[str, list[int]]:
     return out.strip(), offsets[len(out) - len(out.lstrip()) :][: len(out.strip())]
 
 
+_STRENGTH_BRACKET_END = re.compile(
+    r"\((?:strong|weak|conditional)\s+recommendation\b[^()]{0,80}\)\.?(?=\s+[A-Z])", re.I
+)
+
+
+def _cut_after_strength_bracket(text: str, idx: list[int]) -> tuple[str, list[int]]:
+    """A formal statement ends at its strength bracket: "… mortality (strong
+    recommendation; high-quality evidence). Treating to a lower target … did
+    not …" — the remark after it is not part of the recommendation."""
+    m = _STRENGTH_BRACKET_END.search(text)
+    if not m:
+        return text, idx
+    return text[: m.end()], idx[: m.end()]
+
+
 def _main_clause(body: str) -> str:
     """The sentence of a multi-sentence formal statement that carries its cue."""
     spans = sentences(body)
@@ -162,6 +177,8 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
         idx = [doc.index[i] for i in idx]  # offsets into the original content
         text, idx = _drop_bullets(text, idx)
         text, idx = strip_label(text, idx)
+        if unit.formal:
+            text, idx = _cut_after_strength_bracket(text, idx)
         # NICE prints the review year after recommendations only: "Inform people … [2004]"
         nice_tagged = year_tagged(text)
         text, idx, unit_strength_found = unit_strength(text, idx, unit.strength_cells, unit.formal)

@@ -627,3 +627,19 @@ def test_either_drug_or_drug_is_a_choice_of_action_not_of_criteria():
         "Recommendations\n6.3 Either an ACE inhibitor or an ARB is recommended for adults with a UACR \u2265 30 mg/g. A\n"
     ).values()
     assert rec.alternatives == [] and rec.thresholds[0].alternative is None
+
+
+def test_a_remark_after_the_strength_bracket_is_not_part_of_the_statement():
+    text = (
+        "Recommendation 1: The Society of Example Physicians (SEP) strongly recommends clinicians treat adults who "
+        "have type 2 diabetes to an A1C goal (less than 8%) to reduce complications (strong recommendation; "
+        "moderate-quality evidence). Treating to a lower goal (less than 7%) gave no further benefit in the trials.\n"
+    )
+    recs = [r for r in extract(text) if not r.narrative]
+    assert len(recs) == 1
+    (rec,) = recs
+    assert cutoffs(rec) == [("A1C", "<", "8", "%")]
+    assert rec.population == "adults"
+    for _, row in _rows_of(text):
+        # the remark's lower goal must not make an A1C of 7.9% "not at goal"
+        assert (row["outcome"] == "at goal") == (float(row["A1C"]) < 8), row
