@@ -643,3 +643,33 @@ def test_a_remark_after_the_strength_bracket_is_not_part_of_the_statement():
     for _, row in _rows_of(text):
         # the remark's lower goal must not make an A1C of 7.9% "not at goal"
         assert (row["outcome"] == "at goal") == (float(row["A1C"]) < 8), row
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("People older than 40 should have their diabetes risk reviewed every year.", ("age", ">", "40", "years")),
+        ("Use the scoring tool in people up to and including age 79 years.", ("age", "<=", "79", "years")),
+        ("Offer screening to people over the age of 50 who smoke.", ("age", ">", "50", "years")),
+        ("Refer people whose estimated 10\u2011year risk of CVD is 15% or more.", ("10-year CVD risk", ">=", "15", "%")),
+    ],
+)
+def test_ages_without_a_unit_and_the_10_year_risk_of_cvd(sentence, expected):
+    from clinical_bdd.thresholds import extract_thresholds, refine
+
+    found = extract_thresholds(sentence, list(range(len(sentence))))
+    kept, _ = refine(sentence, found)
+    assert [(t.measure, t.comparator, t.value, t.unit) for t in kept] == [expected]
+
+
+def test_class_and_level_at_the_end_of_an_esc_row_grade_that_row():
+    text = (
+        "Recommendations Classa Levelb\n"
+        "Lipid testing is recommended for adults with diabetes. I C\n"
+        "Routine apolipoprotein testing is not recommended for adults without risk factors. III B\n"
+    )
+    recs = [r for r in extract(text) if not r.narrative]
+    assert [(r.text.split()[0], r.class_of_recommendation, r.level_of_evidence, r.negated) for r in recs] == [
+        ("Lipid", "I", "C", False),
+        ("Routine", "III", "B", True),
+    ]
