@@ -76,6 +76,8 @@ def _drop_bullets(text: str, idx: list[int]) -> tuple[str, list[int]]:
     return out.strip(), offsets[len(out) - len(out.lstrip()) :][: len(out.strip())]
 
 
+_ELSEWHERE_IMPERATIVE = re.compile(r"^Elsewhere\b[^,]{0,60},\s*(?:use|offer|consider)\b", re.I)
+
 _STRENGTH_BRACKET_END = re.compile(
     r"\((?:strong|weak|conditional)\s+recommendation\b[^()]{0,80}\)\.?(?=\s+[A-Z])", re.I
 )
@@ -192,7 +194,13 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
             body = tidy(body)
             if len(body.split()) < (3 if unit.formal else 4) or body.endswith("?"):
                 continue
-            if not unit.formal and not CUE.search(body) and not (nice_tagged and IMPERATIVE_HEAD.match(body)):
+            if (
+                not unit.formal
+                and not CUE.search(body)
+                and not (nice_tagged and IMPERATIVE_HEAD.match(body))
+                # "In Scotland, use the ASSIGN score": an imperative after a leading setting clause
+                and not (LEADING_CLAUSE_IMPERATIVE.match(body) or _ELSEWHERE_IMPERATIVE.match(body))
+            ):
                 continue
             main = _main_clause(body) if unit.formal else body
             for key, value in unit_strength_found.items():

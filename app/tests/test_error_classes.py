@@ -673,3 +673,14 @@ def test_class_and_level_at_the_end_of_an_esc_row_grade_that_row():
         ("Lipid", "I", "C", False),
         ("Routine", "III", "B", True),
     ]
+
+
+def test_an_imperative_after_a_setting_clause_is_a_recommendation():
+    recs = extract(
+        "Risk tools differ by country. In Wales, use the national risk score for adults aged 40 years and over. "
+        "Elsewhere in the UK, use QRISK3 for the same adults.\n"
+    )
+    actions = [r.action.lower() for r in recs]
+    assert any(a.startswith("use the national risk score") for a in actions), actions
+    assert any("use qrisk3" in a for a in actions), actions
+    assert all(not r.negated for r in recs)
