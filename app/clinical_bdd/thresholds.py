@@ -28,7 +28,7 @@ _CMP_WORDS = {
     "equal to or less than": "<=",
     "greater than": ">", "more than": ">", "higher than": ">", "above": ">", "over": ">",
     "exceeding": ">", "in excess of": ">", "older than": ">", "younger than": "<",
-    "up to and including age": "<=", "over the age of": ">", "under the age of": "<",
+    "up to and including age": "<=", "over the age of": ">",
     "threshold of": ">=",
     "less than": "<", "lower than": "<", "below": "<", "under": "<",
 }
