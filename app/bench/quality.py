@@ -107,9 +107,11 @@ def _labelled_table(folder: Path, labels_file: Path, heading: str, per_rec: dict
             _REAL_NAMES.add(name)
             per_rec.update({f"{name}#{i}": ok for i, ok in enumerate(c["each"], start=1)})
         why += [f"{name} {describe(w)}" for w in c["wrong"]]
+        why += [f"{name} contradicting Examples row: {x}" for x in c["contradictions"]]
     print()
     print(f"Correctness, {heading} ({folder}):")
     print("\n".join(_correctness_table(table)))
+    print(f"Examples rows whose outcome contradicts the guideline: {sum(len(c['contradictions']) for _, c in table)}")
     return why
 
 
@@ -153,6 +155,7 @@ def main() -> int:
         own.append((name, c))
         per_rec.update({f"{name}#{i}": ok for i, ok in enumerate(c["each"], start=1)})
         why += [f"{name} {describe(w)}" for w in c["wrong"]]
+        why += [f"{name} contradicting Examples row: {x}" for x in c["contradictions"]]
     recall = totals["matched"] / totals["expected"]
     precision = totals["matched"] / totals["formal"] if totals["formal"] else 0.0
     grades = totals["grades_ok"] / totals["matched"] if totals["matched"] else 0.0
@@ -175,6 +178,7 @@ def main() -> int:
     print()
     print("Correctness, own fixtures:")
     print("\n".join(_correctness_table(own)))
+    print(f"Examples rows whose outcome contradicts the guideline: {sum(len(c['contradictions']) for _, c in own)}")
     sets = [
         (args.real, REAL_LABELS, "real published texts"),
         (args.heldout, HELDOUT_LABELS, "held-out published texts"),

@@ -15,6 +15,7 @@ before (none narrative).
 """
 from __future__ import annotations
 
+import re
 import time
 
 from .classify import (
@@ -38,6 +39,7 @@ from .repair import before_clean, repair
 from .segment import segment
 from .specialty import infer_specialty
 from .thresholds import extract_thresholds, refine, threshold_logic
+from .alternatives import assign as assign_alternatives, mark_exclusions
 
 __all__ = ["extract", "GenerationTimeout", "infer_specialty", "Recommendation", "Threshold"]
 
@@ -72,6 +74,23 @@ def _drop_bullets(text: str, idx: list[int]) -> tuple[str, list[int]]:
         at = out.index("  ")
         out, offsets = out[:at] + out[at + 1 :], offsets[:at] + offsets[at + 1 :]
     return out.strip(), offsets[len(out) - len(out.lstrip()) :][: len(out.strip())]
+
+
+_ELSEWHERE_IMPERATIVE = re.compile(r"^Elsewhere\b[^,]{0,60},\s*(?:use|offer|consider)\b", re.I)
+
+_STRENGTH_BRACKET_END = re.compile(
+    r"\((?:strong|weak|conditional)\s+recommendation\b[^()]{0,80}\)\.?(?=\s+[A-Z])", re.I
+)
+
+
+def _cut_after_strength_bracket(text: str, idx: list[int]) -> tuple[str, list[int]]:
+    """A formal statement ends at its strength bracket: "… mortality (strong
+    recommendation; high-quality evidence). Treating to a lower target … did
+    not …" — the remark after it is not part of the recommendation."""
+    m = _STRENGTH_BRACKET_END.search(text)
+    if not m:
+        return text, idx
+    return text[: m.end()], idx[: m.end()]
 
 
 def _main_clause(body: str) -> str:
@@ -160,6 +179,8 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
         idx = [doc.index[i] for i in idx]  # offsets into the original content
         text, idx = _drop_bullets(text, idx)
         text, idx = strip_label(text, idx)
+        if unit.formal:
+            text, idx = _cut_after_strength_bracket(text, idx)
         # NICE prints the review year after recommendations only: "Inform people … [2004]"
         nice_tagged = year_tagged(text)
         text, idx, unit_strength_found = unit_strength(text, idx, unit.strength_cells, unit.formal)
@@ -173,7 +194,13 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
             body = tidy(body)
             if len(body.split()) < (3 if unit.formal else 4) or body.endswith("?"):
                 continue
-            if not unit.formal and not CUE.search(body) and not (nice_tagged and IMPERATIVE_HEAD.match(body)):
+            if (
+                not unit.formal
+                and not CUE.search(body)
+                and not (nice_tagged and IMPERATIVE_HEAD.match(body))
+                # "In Scotland, use the ASSIGN score": an imperative after a leading setting clause
+                and not (LEADING_CLAUSE_IMPERATIVE.match(body) or _ELSEWHERE_IMPERATIVE.match(body))
+            ):
                 continue
             main = _main_clause(body) if unit.formal else body
             for key, value in unit_strength_found.items():
@@ -203,6 +230,14 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     thresholds = _dedupe(pop_thresholds + [t for t in thresholds if t.raw and t.raw in main])
                     caveats = pop_caveats + caveats
                     to_parse = f"{pop_text}: {to_parse[:1].upper()}{to_parse[1:]}"
+            mark_exclusions(sentence, thresholds)
+            alt_start, alternatives = assign_alternatives(sentence, thresholds)
+            if alternatives and not sentence[alt_start:].lower().startswith("either"):
+                # the list of alternatives is not one criterion joined to the others
+                head = sentence[max(0, alt_start - 40) : alt_start]
+                cut = to_parse.find(head) if head else -1
+                if cut >= 0:
+                    to_parse = re.sub(r"[\s,;]*\b(?:for|in|with|if|when)?\s*$", "", to_parse[: cut + len(head)], flags=re.I)
             parsed = parse_statement(to_parse, CUE.search(to_parse), thresholds + caveats)
             recs.append(
                 Recommendation(
@@ -214,7 +249,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     level_of_evidence=loe,
                     grade=grade,
                     population=parsed.population,
-                    conditions=parsed.conditions,
+                    conditions=[c for c in parsed.conditions if not (alternatives and len(c) < 2)],
                     excluded_conditions=parsed.excluded_conditions,
                     criteria=parsed.criteria,
                     action=parsed.action,
@@ -223,6 +258,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     thresholds=thresholds,
                     caveats=caveats,
                     threshold_logic=threshold_logic(sentence, thresholds),
+                    alternatives=alternatives,
                     span=(s_idx[0], s_idx[-1] + 1),
                     source_id=unit.source_id if unit.formal else None,
                     narrative=has_formal and not unit.formal,

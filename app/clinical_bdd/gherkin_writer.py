@@ -109,11 +109,20 @@ def satisfied(t: Threshold, value: str) -> bool:
     return any(results) if t.comparator in (">=", ">") else all(results)
 
 
+def applies(t: Threshold, value: str) -> bool:
+    """Whether the value lets the statement apply as far as this cut-off goes:
+    met for a qualifying cut-off, NOT met for an exclusion's ("unless eGFR <30")."""
+    return satisfied(t, value) != t.excludes
+
+
 def _baseline(t: Threshold, want: bool = True) -> str:
-    """A value that satisfies (want=True) or fails the threshold, used while
-    another threshold varies: satisfying for "all" logic, failing for "any"."""
+    """A value that lets the statement apply (want=True) or not, used while
+    another threshold varies: applying for "all" logic, not for "any"; an
+    exclusion's cut-off is always held where it does not exclude."""
+    if t.excludes:
+        want = True
     for _, value in _points(t):
-        if satisfied(t, value) == want:
+        if applies(t, value) == want:
             return value
     return _points(t)[1][1]
 
@@ -177,7 +186,60 @@ def _label(rec: Recommendation) -> str:
     return f"[{', '.join(_one_line(p) for p in parts)}] " if parts else ""
 
 
+def _measure_key(t: Threshold) -> tuple[str, str]:
+    return (t.measure.lower(), t.unit)
+
+
+def _alternative_recs(rec: Recommendation) -> list[tuple[str, Recommendation]]:
+    """An OR of ANDs ("for any of: a) … b) …") as one recommendation per
+    alternative: its own cut-offs (joined with AND) and those that hold for
+    every alternative (exclusions, the population's), the alternative's text
+    as a criterion when it has no cut-off, and — when rows may fail — the
+    other alternatives stated as not met, so no row contradicts the guideline."""
+    import dataclasses
+
+    out = []
+    labels = [a.split(")", 1)[0] for a in rec.alternatives]
+    for label, text in zip(labels, rec.alternatives):
+        own = [t for t in rec.thresholds if t.alternative in (None, label)]
+        criteria = list(rec.criteria)
+        if not any(t.alternative == label for t in rec.thresholds):
+            criteria.append(text.split(")", 1)[1].strip())
+        excluded = list(rec.excluded_conditions)
+        measured = {_measure_key(t) for t in own}
+        also, others = [], []
+        for other in labels:
+            if other == label:
+                continue
+            group = [t for t in rec.thresholds if t.alternative == other]
+            if group and all(_measure_key(t) in measured for t in group):
+                also.append(group)  # decided by the row's own values
+            else:
+                others.append(other)
+        if own and others:
+            excluded.append(f"any other listed alternative ({', '.join(others)})")
+        alt = dataclasses.replace(
+            rec,
+            id=f"{rec.id} (alternative {label})",
+            thresholds=own,
+            criteria=criteria,
+            excluded_conditions=excluded,
+            alternatives=[],
+            threshold_logic="all",
+        )
+        alt._also = also
+        out.append((label, alt))
+    return out
+
+
 def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
+    if rec.alternatives and any(t.alternative for t in rec.thresholds):
+        lines: list[str] = []
+        for label, alt in _alternative_recs(rec):
+            if lines:
+                lines.append("")
+            lines += scenario_lines(alt, specialty)
+        return lines
     outline = bool(rec.thresholds)
     insufficient = rec.insufficient_evidence
     verb = "No recommendation" if insufficient else "Do not recommend" if rec.negated else "Recommend"
@@ -223,12 +285,22 @@ def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
     any_mode = rec.threshold_logic == "any"
     combine = any if any_mode else all
     baselines = [_baseline(t, want=not any_mode) for t in rec.thresholds]
+    qualifying = [not t.excludes for t in rec.thresholds]
     for i, t in enumerate(rec.thresholds):
         for label, value in _points(t):
             values = list(baselines)
             values[i] = value
-            met = combine(satisfied(tt, v) for tt, v in zip(rec.thresholds, values))
+            pairs = list(zip(rec.thresholds, values))
+            met = all(applies(tt, v) for tt, v in pairs if tt.excludes) and (
+                combine(applies(tt, v) for (tt, v), q in zip(pairs, qualifying) if q) if any(qualifying) else True
+            )
+            if not met and getattr(rec, "_also", None) and all(applies(tt, v) for tt, v in pairs if tt.excludes):
+                # another alternative met by the same values ("eGFR 44" meets "a) eGFR 20–45")
+                by_measure = {_measure_key(tt): v for tt, v in pairs}
+                met = any(all(applies(g, by_measure[_measure_key(g)]) for g in group) for group in rec._also)
             case = label if len(rec.thresholds) == 1 else f"{t.column} {label}"
+            if t.excludes:
+                case += " (exclusion)"
             key = tuple(values)
             if key in seen:  # same values as an earlier row: one row, both labels
                 rows[seen[key]][0] += f" / {case}"

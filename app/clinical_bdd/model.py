@@ -24,6 +24,11 @@ class Threshold:
     span: tuple[int, int]
     # the same cut-off in other units: "A1C >10% [>86 mmol/mol]" -> [{"value": "86", "unit": "mmol/mol"}]
     alternates: list[dict] = field(default_factory=list)
+    # an exclusion's cut-off ("except in people with LDL-C >4.9 mmol/L", "unless eGFR <30"):
+    # the statement does NOT apply where it is met
+    excludes: bool = False
+    # the alternative qualifying criterion it belongs to ("a", "b", …), None when it applies to all
+    alternative: str | None = None
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in _THRESHOLD_FIELDS}
@@ -52,6 +57,9 @@ class Recommendation:
     # "reduce the dose at an eGFR <45", "such as adults younger than 50 years"
     caveats: list[Threshold] = field(default_factory=list)
     threshold_logic: str = "all"  # "any" when thresholds are joined by "or"
+    # alternative qualifying criteria ("for any of: a) … b) …"): an OR of ANDs; each
+    # threshold's `alternative` says which one it belongs to
+    alternatives: list[str] = field(default_factory=list)
     span: tuple[int, int] = (0, 0)
     source_id: str | None = None  # the guideline's own number: "9.2", "1.3.1", "PP 2.1"
     narrative: bool = False  # outside the guideline's formal recommendations
@@ -71,6 +79,7 @@ class Recommendation:
         d["conditions"] = list(self.conditions)
         d["excluded_conditions"] = list(self.excluded_conditions)
         d["criteria"] = list(self.criteria)
+        d["alternatives"] = list(self.alternatives)
         d["thresholds"] = [t.to_dict() for t in self.thresholds]
         d["caveats"] = [t.to_dict() for t in self.caveats]
         d["span"] = {"start": self.span[0], "end": self.span[1]}

@@ -152,6 +152,17 @@ def build_openapi(version: str) -> dict:
                             "description": "The same cut-off in another unit, as the text gives it (\"A1C >10% [>86 mmol/mol]\")",
                             "items": {"type": "object", "properties": {"value": {"type": "string"}, "unit": {"type": "string"}}},
                         },
+                        "excludes": {
+                            "type": "boolean",
+                            "description": "An exclusion's cut-off (\"except in people with LDL-C >4.9 mmol/L\", "
+                            "\"unless eGFR <30\"): the recommendation does not apply where it is met",
+                        },
+                        "alternative": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "The alternative qualifying criterion (\"a\", \"b\" …) it belongs to; "
+                            "null when it holds for every alternative",
+                        },
                         "raw": {"type": "string"},
                         "span": {"$ref": "#/components/schemas/Span"},
                     },
@@ -198,6 +209,12 @@ def build_openapi(version: str) -> dict:
                             "items": {"$ref": "#/components/schemas/Threshold"},
                         },
                         "threshold_logic": {"type": "string", "enum": ["all", "any"]},
+                        "alternatives": {
+                            "type": "array",
+                            "description": "Alternative qualifying criteria (\"for any of: a) … b) …\"), an OR of ANDs: "
+                            "one scenario per alternative, each threshold's alternative says which it belongs to",
+                            "items": {"type": "string"},
+                        },
                         "span": {"$ref": "#/components/schemas/Span"},
                         "source_id": {
                             "type": "string",

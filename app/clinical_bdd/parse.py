@@ -124,7 +124,7 @@ _IMPERATIVE = re.compile(r"^(?P<verb>consider|avoid|do\s+not\s+\w+)\s+(?P<rest>.
 # an issuer's recommendation: "The USPSTF recommends that clinicians prescribe X",
 # "The Task Force recommends against X"
 _ISSUER_RECOMMENDS = re.compile(
-    r"^(?:the\s+)?(?:(?-i:[A-Z]{2,8})|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|"
+    r"^(?:the\s+)?(?:(?-i:(?:[A-Z][a-z]+\s+(?:(?:of|for|and|the)\s+)?){2,8}\([A-Z]{2,8}\))|(?-i:[A-Z]{2,8})|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|"
     r"work(?:ing)?\s+group|guideline\s+(?:development\s+)?group|writing\s+committee)\s+"
     r"(?:strongly\s+)?(?:recommends?|suggests?)\s+(?:that\s+|against\s+)?(?P<rest>.+)$",
     re.I,
@@ -290,7 +290,8 @@ def _phrase_action(clause: str) -> tuple[str, str | None]:
         if active and not subject:
             pop = re.sub(r"\s*\((?:ie|i\.e\.|eg|e\.g\.),?\s[^()]*\)", "", active.group("pop"), flags=re.I)
             return tidy(f"{active.group('verb').lower()} {active.group('rest')}"), pop
-        return _phrase_action(rest)[0], None
+        action, pop = _phrase_action(rest)
+        return action, pop
     m = _IMPERATIVE.match(clause)
     if m:
         verb = m.group("verb").lower()

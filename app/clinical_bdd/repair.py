@@ -145,6 +145,22 @@ def _join_cor_loe(m: re.Match, index: list[int]):
     return cells + " ", index[m.start(1) : m.end(1)] + [index[m.end(1)]]
 
 
+# ESC-style tables: "Recommendations | Class | Level" columns glued to the end of
+# each row ("… is recommended for adults. I C"); alone at the end of the line the
+# class and level were read as the start of the next row. Bracketed they grade
+# their own row: "… for adults. (Class I, LOE C)".
+_CLASS_LEVEL_HEADER = re.compile(r"(?im)^[ \t]*Recommendations?[ \t]+Class\w?[ \t]+Level\w?[ \t]*$")
+_COR_LOE_AT_LINE_END = re.compile(
+    r"(?m)(?<=[.)\]])[ \t]+(?P<cor>I|IIa|IIb|III)[ \t]+(?P<loe>A|B|C)[ \t]*$"
+)
+
+
+def _bracket_cor_loe(m: re.Match, index: list[int]):
+    new = f" (Class {m.group('cor')}, LOE {m.group('loe')})"
+    at = index[m.start("cor")]
+    return new, [at] * len(new)
+
+
 # a table flattened one cell per paragraph (each cell between blank lines):
 # the item number alone, the statement and its lettered list, then the grade
 # alone ("1" / "We recommend … :" / "a) …" / "b) …" / "1A"). Alone, neither the
@@ -194,6 +210,8 @@ def before_clean(content: str) -> Cleaned:
     would be taken for a repeated header."""
     text, index = _rewrite(content, list(range(len(content))), _GLUED_GRADE, _break_after_grade)
     text, index = _rewrite(text, index, _COR_LOE_ABOVE, _join_cor_loe)
+    if _CLASS_LEVEL_HEADER.search(text):
+        text, index = _rewrite(text, index, _COR_LOE_AT_LINE_END, _bracket_cor_loe)
     text, index = _rewrite(text, index, _LONE_NUMBER_ITEM, _join_lone_item)
     text, index = _rewrite(text, index, _DESCRIPTION_FIELD, _number_description)
     return Cleaned(text, index)

@@ -28,6 +28,7 @@ _CMP_WORDS = {
     "equal to or less than": "<=",
     "greater than": ">", "more than": ">", "higher than": ">", "above": ">", "over": ">",
     "exceeding": ">", "in excess of": ">", "older than": ">", "younger than": "<",
+    "up to and including age": "<=", "over the age of": ">",
     "threshold of": ">=",
     "less than": "<", "lower than": "<", "below": "<", "under": "<",
 }
@@ -79,6 +80,8 @@ _MEASURES: list[tuple[re.Pattern, str, str]] = [
     (re.compile(r"\b(?:10-year\s+)?ASCVD\s+risk\b", re.I), "10-year ASCVD risk", "ASCVD_risk"),
     # "10-year cardiovascular disease (CVD) risk": the abbreviation in brackets is part of the name
     (re.compile(r"\b10-year\s+(?:(?:cardiovascular|CVD)(?:\s+disease)?\s+(?:\([A-Z]{2,6}\)\s+)?)?risk\b", re.I), "10-year CVD risk", "CVD_risk"),
+    # "10-year risk of CVD", "10‑year risk of cardiovascular disease" (NICE, non-breaking hyphen)
+    (re.compile(r"\b10[-\u2011\u2010]year\s+risk\s+of\s+(?:CVD|cardiovascular\s+disease)\b", re.I), "10-year CVD risk", "CVD_risk"),
     (re.compile(r"\b(?:LVEF|ejection\s+fraction|EF)\b", re.I), "LVEF", "LVEF"),
     (re.compile(r"\bheart\s+rate\b|\bresting\s+HR\b", re.I), "heart rate", "heart_rate"),
     (re.compile(r"\bpotassium\b|\bK\+", re.I), "serum potassium", "potassium"),
@@ -198,9 +201,11 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
             unit = nxt.group(1) if nxt else None
         found.append((m.start(), m.end(), _CMP_SYMBOL[m.group("cmp")], m.group("num"), _norm_unit(unit)))
     for m in _T_WORDS.finditer(text):
-        if not m.group("unit") and _WORD_AFTER.match(text, m.end()):
+        age_words = re.search(r"older|younger|\bage\b", m.group("cmp"), re.I)
+        if not m.group("unit") and _WORD_AFTER.match(text, m.end()) and not age_words:
             continue  # "at least 1 minute", "no more than 2 standard drinks": not a measurement
-        found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), _norm_unit(m.group("unit"))))
+        unit = _norm_unit(m.group("unit")) or ("years" if age_words else None)
+        found.append((m.start(), m.end(), _CMP_WORDS[m.group("cmp").lower()], m.group("num"), unit))
     for m in _T_SUFFIX.finditer(text):
         if not m.group("unit") and _COUNT_AFTER.match(text, m.end()):
             continue  # "1 or more risk factors", "1 or more CVD risk factors": a count, not a measurement

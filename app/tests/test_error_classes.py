@@ -508,3 +508,179 @@ def test_a_who_clause_of_several_verb_phrases_keeps_the_negated_one_apart():
     ).values()
     assert rec.excluded_conditions == ["pregnant"]
     assert not rec.negated
+
+
+# -- how cut-offs combine: exclusions and alternative criteria ---------------
+# Every Examples row is judged here by an oracle written from the sentence,
+# so a scenario whose rows give the opposite outcome fails, not only one
+# whose cut-offs are missing.
+
+
+def _rows_of(text: str) -> list[tuple[str, dict]]:
+    """(scenario name, row as {column: value}) for every Examples row."""
+    result = analyze(text, record_metrics=False)
+    doc = parse_feature(result["feature"])
+    out = []
+    for child in doc["feature"]["children"]:
+        sc = child.get("scenario")
+        for ex in (sc or {}).get("examples", []):
+            header = [c["value"] for c in ex["tableHeader"]["cells"]]
+            for row in ex["tableBody"]:
+                out.append((sc["name"], dict(zip(header, [c["value"] for c in row["cells"]]))))
+    return out
+
+
+def _says_recommend(row: dict) -> bool:
+    return row["outcome"] == "should recommend"
+
+
+def test_an_exclusions_cut_off_makes_the_recommendation_not_apply_above_it():
+    text = (
+        "Recommendations\n4.2 Offer a moderate-intensity statin to adults with type 2 diabetes, "
+        "except in people with an LDL-C above 4.9 mmol/L. B\n"
+    )
+    (rec,) = formal(text).values()
+    (t,) = rec.thresholds
+    assert t.excludes and (t.comparator, t.value) == (">", "4.9")
+    rows = _rows_of(text)
+    assert rows
+    for _, row in rows:
+        ldl = float(row["LDL_C"])
+        assert _says_recommend(row) == (ldl <= 4.9), row  # recommended at 4.8 and 4.9, not at 5.0
+
+
+def test_unless_a_cut_off_is_an_exclusion_not_the_condition():
+    text = "Recommendations\n3.1 Metformin is recommended for adults with type 2 diabetes unless the eGFR is below 30 mL/min/1.73 m2. A\n"
+    rows = _rows_of(text)
+    assert {row["eGFR"] for _, row in rows} == {"29", "30", "31"}
+    for _, row in rows:
+        assert _says_recommend(row) == (int(row["eGFR"]) >= 30), row
+
+
+def test_a_cut_off_listed_after_without_is_excluded_but_the_age_still_qualifies():
+    text = (
+        "Recommendations\n2.3 Risk estimation with a scoring system is recommended for adults aged over 40 years "
+        "without CVD, diabetes, or LDL-C >4.9 mmol/L. B\n"
+    )
+    (rec,) = formal(text).values()
+    roles = {t.measure: t.excludes for t in rec.thresholds}
+    assert roles == {"age": False, "LDL cholesterol": True}
+    for _, row in _rows_of(text):
+        assert _says_recommend(row) == (int(row["age"]) > 40 and float(row["LDL_C"]) <= 4.9), row
+
+
+def test_the_statements_own_negation_is_no_exclusion():
+    text = "Recommendations\n5.4 Do not offer metformin to people with an eGFR below 30 mL/min/1.73 m2. A\n"
+    (rec,) = formal(text).values()
+    assert rec.negated and not rec.thresholds[0].excludes
+    for _, row in _rows_of(text):
+        # the negative rule applies below 30: "should not recommend" there, "should not block" above
+        assert (row["outcome"] == "should not recommend") == (int(row["eGFR"]) < 30), row
+
+
+def _alternatives_oracle(row: dict) -> bool:
+    """a) eGFR 20-45, b) eGFR >45 and UACR >=30, c) heart failure (not stated in rows)."""
+    egfr = next((float(v) for k, v in row.items() if k.startswith("eGFR")), None)
+    uacr = float(row["UACR"]) if "UACR" in row else None
+    a = egfr is not None and 20 <= egfr <= 45
+    b = egfr is not None and egfr > 45 and uacr is not None and uacr >= 30
+    return a or b
+
+
+def test_lettered_alternatives_are_an_or_of_ands():
+    text = (
+        "Recommendations\n7.1 We recommend starting an SGLT2 inhibitor in adults with CKD for any of the following "
+        "situations: a) eGFR of 20\u201345 mL/min/1.73m2 b) eGFR > 45 mL/min/1.73m2 and a UACR of \u2265 30 mg/mmol "
+        "c) heart failure. 1A\n"
+    )
+    (rec,) = formal(text).values()
+    assert [t.alternative for t in rec.thresholds] == ["a", "b", "b"]
+    assert len(rec.alternatives) == 3
+    result = analyze(text, record_metrics=False)
+    assert result["scenario_count"] == 3  # one per alternative
+    assert "heart failure" in result["feature"]
+    rows = _rows_of(text)
+    assert len({name for name, _ in rows}) == 2
+    for name, row in rows:
+        # a patient meeting only a) (eGFR 30, any UACR) is recommended
+        assert _says_recommend(row) == _alternatives_oracle(row), (name, row)
+    # the patient meeting a) alone is never told "should not recommend"
+    assert any(_says_recommend(r) for n, r in rows if "alternative a" in n)
+
+
+def test_either_or_with_several_cut_offs_each():
+    text = (
+        "Recommendations\n8.2 Offer bariatric surgery assessment to adults with either a BMI \u2265 35 kg/m2 and "
+        "an A1C \u2265 8%, or a BMI \u2265 40 kg/m2. B\n"
+    )
+    (rec,) = formal(text).values()
+    assert [t.alternative for t in rec.thresholds] == ["a", "a", "b"]
+    for name, row in _rows_of(text):
+        bmi = float(next(v for k, v in row.items() if k.startswith("BMI")))
+        a1c = float(row["A1C"]) if "A1C" in row else None
+        want = (bmi >= 35 and a1c is not None and a1c >= 8) or bmi >= 40
+        assert _says_recommend(row) == want, (name, row)
+
+
+def test_either_drug_or_drug_is_a_choice_of_action_not_of_criteria():
+    (rec,) = formal(
+        "Recommendations\n6.3 Either an ACE inhibitor or an ARB is recommended for adults with a UACR \u2265 30 mg/g. A\n"
+    ).values()
+    assert rec.alternatives == [] and rec.thresholds[0].alternative is None
+
+
+def test_a_remark_after_the_strength_bracket_is_not_part_of_the_statement():
+    text = (
+        "Recommendation 1: The Society of Example Physicians (SEP) strongly recommends clinicians treat adults who "
+        "have type 2 diabetes to an A1C goal (less than 8%) to reduce complications (strong recommendation; "
+        "moderate-quality evidence). Treating to a lower goal (less than 7%) gave no further benefit in the trials.\n"
+    )
+    recs = [r for r in extract(text) if not r.narrative]
+    assert len(recs) == 1
+    (rec,) = recs
+    assert cutoffs(rec) == [("A1C", "<", "8", "%")]
+    assert rec.population == "adults"
+    for _, row in _rows_of(text):
+        # the remark's lower goal must not make an A1C of 7.9% "not at goal"
+        assert (row["outcome"] == "at goal") == (float(row["A1C"]) < 8), row
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("People older than 40 should have their diabetes risk reviewed every year.", ("age", ">", "40", "years")),
+        ("Use the scoring tool in people up to and including age 79 years.", ("age", "<=", "79", "years")),
+        ("Offer screening to people over the age of 50 who smoke.", ("age", ">", "50", "years")),
+        ("Refer people whose estimated 10\u2011year risk of CVD is 15% or more.", ("10-year CVD risk", ">=", "15", "%")),
+    ],
+)
+def test_ages_without_a_unit_and_the_10_year_risk_of_cvd(sentence, expected):
+    from clinical_bdd.thresholds import extract_thresholds, refine
+
+    found = extract_thresholds(sentence, list(range(len(sentence))))
+    kept, _ = refine(sentence, found)
+    assert [(t.measure, t.comparator, t.value, t.unit) for t in kept] == [expected]
+
+
+def test_class_and_level_at_the_end_of_an_esc_row_grade_that_row():
+    text = (
+        "Recommendations Classa Levelb\n"
+        "Lipid testing is recommended for adults with diabetes. I C\n"
+        "Routine apolipoprotein testing is not recommended for adults without risk factors. III B\n"
+    )
+    recs = [r for r in extract(text) if not r.narrative]
+    assert [(r.text.split()[0], r.class_of_recommendation, r.level_of_evidence, r.negated) for r in recs] == [
+        ("Lipid", "I", "C", False),
+        ("Routine", "III", "B", True),
+    ]
+
+
+def test_an_imperative_after_a_setting_clause_is_a_recommendation():
+    recs = extract(
+        "Risk tools differ by country. In Wales, use the national risk score for adults aged 40 years and over. "
+        "Elsewhere in the UK, use QRISK3 for the same adults.\n"
+    )
+    actions = [r.action.lower() for r in recs]
+    assert any(a.startswith("use the national risk score") for a in actions), actions
+    assert any("use qrisk3" in a for a in actions), actions
+    assert all(not r.negated for r in recs)
