@@ -84,11 +84,17 @@ step "actionlint .github/workflows"
 step "shellcheck scripts"
 shellcheck scripts/*.sh .ci/run backup/*.sh test/engine/*.sh || status=1
 
-step "pytest app/"
-(cd app && .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$results/pytest.xml") || status=1
+# pytest computes while most of jest waits on the engine: side by side, its output after jest's.
+step "pytest app/, in the background (output below the main jest run)"
+(cd app && .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$results/pytest.xml") >"$results/pytest.log" 2>&1 &
+pytest_run=$!
 
 step "jest"
 npx jest --ci --json --outputFile="$results/jest.json" || status=1
+
+step "pytest app/"
+wait "$pytest_run" || status=1
+cat "$results/pytest.log"
 
 step "jest: the Swarm real-engine tests"
 wait "$swarm_jest" || status=1
