@@ -89,8 +89,10 @@ step "pytest app/, in the background (output below the main jest run)"
 (cd app && .venv/bin/python -m pytest -q -p no:cacheprovider --junitxml="$results/pytest.xml") >"$results/pytest.log" 2>&1 &
 pytest_run=$!
 
+# Two workers, not jest's default of one per spare core (one here): the operator-verb suite on
+# the engine (about 8 minutes) mostly waits on restarts, so the other files run beside it.
 step "jest"
-npx jest --ci --json --outputFile="$results/jest.json" || status=1
+npx jest --ci --maxWorkers=2 --json --outputFile="$results/jest.json" || status=1
 
 step "pytest app/"
 wait "$pytest_run" || status=1
