@@ -33,6 +33,12 @@ _TRAILING_POP = re.compile(
     r"|\s+for\s+(?P<disease>(?:T[12]D|type\s+[12]\s+diabetes|CKD)\s+with\b.*)$",
     re.I,
 )
+# sentence openers before a leading population: "Second, and separately, for …"
+_DISCOURSE = re.compile(
+    r"^(?:(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth|fifth|finally|lastly|also|additionally|"
+    r"in\s+addition|furthermore|moreover|and|separately|similarly|likewise)\s*,?\s+)+",
+    re.I,
+)
 # USPSTF: "Adults aged 40 to 75 years who …: The Task Force recommends …"
 _POP_COLON = re.compile(r"^(?P<pop>" + _POP_WORDS + r"\b[^:;]{0,250}):\s+(?P<rest>(?-i:[A-Z]).+)$", re.I)
 # "People with diabetes and hypertension qualify for …"
@@ -390,6 +396,11 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     if m and not _LEADING_POP.match(body):
         lead_criteria.append(tidy(m.group("cond")))
         body = m.group("rest")
+        cue = CUE.search(body)
+    d = _DISCOURSE.match(body)
+    if d and not population and _LEADING_POP.match(body[d.end() :]):
+        # "Second, and separately, for very elderly patients …,": the ordinal is no population
+        body = body[d.end() :]
         cue = CUE.search(body)
     clause = body
     m = None if population else _LEADING_POP.match(body)

@@ -684,3 +684,81 @@ def test_an_imperative_after_a_setting_clause_is_a_recommendation():
     assert any(a.startswith("use the national risk score") for a in actions), actions
     assert any("use qrisk3" in a for a in actions), actions
     assert all(not r.negated for r in recs)
+
+
+def test_a_cut_off_named_in_contrast_is_not_the_statements_cut_off():
+    # the lower figure for another group ("rather than … as for younger people") must not be ANDed in
+    text = (
+        "Two points changed this year. Third, for frail patients with chronic kidney disease (age 75 years or older), "
+        "the potassium goal should be < 5.5 mmol/L (Grade C) rather than < 5.0 mmol/L as advised for younger patients.\n"
+    )
+    (rec,) = [r for r in extract(text) if not r.narrative]
+    assert cutoffs(rec) == [("age", ">=", "75", "years"), ("serum potassium", "<", "5.5", "mmol/L")]
+    # the ordinal "Third," is no part of who it is for
+    assert rec.population.endswith("patients") and "chronic kidney disease" in rec.conditions
+    rows = _rows_of(text)
+    assert rows
+    for _, row in rows:
+        inside = float(row["age"]) >= 75 and float(row["potassium"]) < 5.5
+        assert _says_recommend(row) is inside, row
+
+
+def test_a_risk_category_table_row_gives_each_management_sentence_its_cut_off():
+    # Markdown rows broken across lines, the cut-off cell bare and the risk named only in the header
+    text = (
+        "Table 2: Management by risk group\n"
+        "Group | Estimated 10-year CVD risk |\n"
+        "Action | Review |\n"
+        "---|---|---|---|\n"
+        "Top\n|\n\u226520% | Offer a statin.a |\nReview yearly. |\n"
+        "Middle\n|\n10% to <20% | Discuss a statin with the person. |\nReview every 2 years. |\n"
+        "Bottom\n|\n<10% | A statin is not routinely recommended. |\nReview every 5 years. |\n"
+    )
+    recs = [r for r in extract(text) if not r.narrative]
+    got = {r.text.rstrip("."): (r.negated, cutoffs(r)) for r in recs}
+    assert got["Offer a statin"] == (False, [("10-year CVD risk", ">=", "20", "%")]), got
+    assert got["Discuss a statin with the person"] == (
+        False, [("10-year CVD risk", ">=", "10", "%"), ("10-year CVD risk", "<", "20", "%")]), got
+    assert got["A statin is not routinely recommended"] == (True, [("10-year CVD risk", "<", "10", "%")]), got
+    for name, row in _rows_of(text):
+        risk = [float(v) for k, v in row.items() if k.startswith("10_year_CVD_risk")]
+        if "Do not recommend" in name:
+            # below 10% the statin is blocked; at or above it this statement does not block it
+            assert (row["outcome"] == "should not recommend") is all(v < 10 for v in risk), (name, row)
+            continue
+        lo, hi = (20, 1000) if "Offer" in name else (10, 20)
+        inside = all(lo <= v < hi for v in risk)
+        assert _says_recommend(row) is inside, (name, row)
+
+
+def test_dash_numbering_and_a_ratio_named_by_its_unit():
+    # a web reprint numbers with "9.2b – "; "mg/g creatinine" is the urine ratio, not a serum creatinine
+    text = (
+        "Monitoring \u2013 Recommendations\n"
+        "9.2a \u2013 Adults with diabetes and urinary albumin \u2265200 mg/g creatinine should be seen twice a year.\n"
+        "9.2b \u2013 In adults with diabetes and kidney disease, consider a referral when the eGFR and urinary albumin "
+        "creatinine are \u226530 mL/min/1.73 m2 or \u2265500 mg/g, respectively.\n"
+    )
+    recs = formal(text)
+    assert set(recs) == {"9.2a", "9.2b"}
+    assert cutoffs(recs["9.2a"]) == [("UACR", ">=", "200", "mg/g")]
+    assert cutoffs(recs["9.2b"]) == [("eGFR", ">=", "30", "mL/min/1.73 m2"), ("UACR", ">=", "500", "mg/g")]
+    for name, row in _rows_of(text):
+        if "9.2b" in name:
+            # "respectively" pairs each measure with its cut-off: both must be met
+            both = float(row["eGFR"]) >= 30 and float(row["UACR"]) >= 500
+            assert _says_recommend(row) is both, row
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        # the example named after "such as" ends at the verb: the age that follows says who
+        ("A risk tool such as QRISK is recommended for adults aged >45 years without diabetes.", [("age", ">", "45", "years")]),
+        # a PDF's underlined comparator ">_" is a "≥"
+        ("Offer a statin to adults with an LDL cholesterol of>_4.0 mmol/L.", [("LDL cholesterol", ">=", "4.0", "mmol/L")]),
+    ],
+)
+def test_an_example_before_the_verb_and_an_underlined_comparator(sentence, expected):
+    (rec,) = extract(sentence + "\n")
+    assert cutoffs(rec) == expected
