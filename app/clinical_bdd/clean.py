@@ -290,6 +290,9 @@ def _word_before_line_end_hyphen(text: str) -> str | None:
 
 
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
+# words a PDF glued to an abbreviation: "anLDL-Creduction" (an LDL-C reduction); the
+# space goes after the matched part
+_GLUED_ABBREVIATION = re.compile(r"\b(?:an|the|of|and|with|to|in|for)(?=[A-Z]{2,}[-\s\u2011])|(?<=[A-Z]{2}-C)(?=[a-z]{4,})")
 # "of>_50%": a PDF's underlined > or < (the ≥ or ≤ glyph drawn as two characters)
 _UNDERLINED_CMP = re.compile(r"[<>]_(?=\s*\d)")
 # superscript digits (not the ² of "m²"), daggers, and reference numbers glued
@@ -364,6 +367,10 @@ def clean_document(content: str) -> Cleaned:
     plain, hyphenated = _vocabulary(text)
     text, index = _join_lines(text, index, plain, hyphenated)
     text, index = _rewrite(text, index, _FOOTNOTE, lambda m, index: ("", []))
+    text, index = _rewrite(
+        text, index, _GLUED_ABBREVIATION,
+        lambda m, index: (m.group(0) + " ", index[m.start() : m.end()] + [index[m.end() - 1]]),
+    )
     text, index = _rewrite(
         text, index, _UNDERLINED_CMP, lambda m, index: ("\u2265" if m.group(0)[0] == ">" else "\u2264", [index[m.start()]])
     )

@@ -149,9 +149,9 @@ _SUBJUNCTIVE_ACTIVE_POP = re.compile(
 # the people an imperative is addressed to: "Encourage people to keep …",
 # "Offer advice and help to smokers to stop smoking"
 _IMPERATIVE_OBJECT_POP = re.compile(
-    r"^(?:encourage|advise|help|ask|invite|support|remind|inform|offer|give|provide|tell)\b[^,;]*?\s+"
+    r"^(?:encourage|advise|help|ask|invite|support|remind|inform|offer|give|provide|tell|prioriti[sz]e|identify|review|reassess)\b[^,;]*?\s+"
     r"(?P<pop>(?:all\s+)?(?:people|adults|patients|persons|individuals|children|women|men|smokers|carers|families))"
-    r"(?=\s+(?:to|about|that|on|of)\s|$)",
+    r"(?=\s+(?:to|about|that|on|of|for)\s|$)",
     re.I,
 )
 
@@ -382,6 +382,32 @@ def _trailing_conditions(action: str, thresholds: list[Threshold]) -> tuple[str,
     return tidy(action[: m.start()]), criteria, excluded
 
 
+# "If BP is high (e.g. SBP ≥160 or DBP ≥100) or there is evidence of organ damage, …": the
+# finding is the other way in; the cut-off scenario is for patients without it
+_OR_FINDING = re.compile(
+    r"^[\s)\]]*,?\s*or\s+(?:if\s+)?(?:there\s+(?:is|are)\s+|the\s+(?:patient|person)\s+has\s+|has\s+)?"
+    r"(?:(?:accompanying|any|other)\s+)?(?:evidence\s+of\s+)?(?P<alt>[^\d<>\u2264\u2265,;]+?)\s*$",
+    re.I,
+)
+
+
+def _cut_off_or_finding(criteria: list[str], excluded: list[str], thresholds: list[Threshold]) -> tuple[list[str], list[str]]:
+    """A criterion that is the statement's cut-offs OR a finding: the cut-offs are the
+    Examples, the finding is excluded from them (else a row below the cut-offs would say
+    "should not recommend" for a patient the finding alone qualifies)."""
+    kept, excluded = [], list(excluded)
+    for c in criteria:
+        ends = [c.find(t.raw) + len(t.raw) for t in thresholds if t.raw and t.raw in c]
+        m = _OR_FINDING.match(c[max(ends) :]) if ends else None
+        if m and len(m.group("alt").split()) >= 2:
+            alt = tidy(m.group("alt"))
+            if alt not in excluded:
+                excluded.append(alt)
+            continue
+        kept.append(c)
+    return kept, excluded
+
+
 def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]) -> Parsed:
     """Population from a leading "In adults with …," clause, the subject or a
     trailing "… in adults with …"; conditions from leading and trailing
@@ -442,6 +468,7 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
             states.append(tidy(s.group(s.lastgroup)))
             action = tidy(action[: s.start()])
     criteria_extra = lead_criteria + states + trailing
+    criteria_extra, trailing_excluded = _cut_off_or_finding(criteria_extra, trailing_excluded, thresholds)
     if not population:
         return Parsed(None, [], trailing_excluded, criteria_extra, action)
     head, conditions, excluded, criteria = _parse_population(tidy(population), thresholds)

@@ -250,7 +250,7 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
             measure, column = f"{measure} percentile", f"{column}_percentile"
         after = _CHANGE_AFTER.match(text, end)
         before = re.search(
-            r"\b(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+(?:the\s+)?[\w\s-]{0,30}$",
+            r"\b(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)(?:\s+(?:the\s+)?[\w\s-]{0,30}|\s*)$",
             text[max(0, start - 50) : start],
             re.I,
         )

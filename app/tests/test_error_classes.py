@@ -762,3 +762,31 @@ def test_dash_numbering_and_a_ratio_named_by_its_unit():
 def test_an_example_before_the_verb_and_an_underlined_comparator(sentence, expected):
     (rec,) = extract(sentence + "\n")
     assert cutoffs(rec) == expected
+
+
+def test_words_glued_to_an_abbreviation_are_separated_and_the_reduction_kept():
+    # PDF extraction ran "an LDL-C reduction of ≥40%" together
+    (rec,) = extract("In patients at high risk,anLDL-Creduction of\u226540% from baseline is recommended.\n")
+    assert cutoffs(rec) == [("reduction in LDL cholesterol", ">=", "40", "%")]
+
+
+def test_cut_offs_or_a_finding_exclude_the_finding_from_the_cut_off_rows():
+    # "high BP (e.g. ≥170/105) or signs of heart failure": a row below the cut-offs only says
+    # "should not recommend" for a patient without the other way in
+    text = (
+        "Recommendations\n"
+        "  \u2022 If blood pressure is very high (e.g. systolic \u2265170 mmHg or diastolic \u2265105 mmHg) or there is "
+        "evidence of left ventricular hypertrophy, treatment should be started the same day.\n"
+    )
+    (rec,) = [r for r in extract(text) if not r.narrative]
+    assert "left ventricular hypertrophy" in rec.excluded_conditions
+    assert not any("hypertrophy" in c for c in rec.criteria)
+    feature = analyze(text, record_metrics=False)["feature"]
+    assert 'the patient does not have "left ventricular hypertrophy"' in feature
+    for _, row in _rows_of(text):
+        assert _says_recommend(row) is (float(row["SBP"]) >= 170 or float(row["DBP"]) >= 105), row
+
+
+def test_the_object_of_prioritise_is_the_population():
+    (rec,) = extract("1.2.3 Prioritise adults for a medication review if they take 10 or more medicines.\n")
+    assert rec.population == "adults"
