@@ -154,7 +154,7 @@ def _strength_forward(text: str, units: list) -> None:
     (a population summary, a heading) grades the statement that follows it: the
     AHRQ ePSS prints the population, then the grade, then the statement."""
     for i, unit in enumerate(units):
-        if not unit.strength_cells or CUE.search(text[unit.start : unit.end]):
+        if not unit.strength_cells or unit.formal or CUE.search(text[unit.start : unit.end]):
             continue
         for nxt in units[i + 1 : i + 3]:
             if CUE.search(text[nxt.start : nxt.end]):

@@ -130,7 +130,7 @@ _IMPERATIVE = re.compile(r"^(?P<verb>consider|avoid|do\s+not\s+\w+)\s+(?P<rest>.
 # an issuer's recommendation: "The USPSTF recommends that clinicians prescribe X",
 # "The Task Force recommends against X"
 _ISSUER_RECOMMENDS = re.compile(
-    r"^(?:the\s+)?(?:(?-i:(?:[A-Z][a-z]+\s+(?:(?:of|for|and|the)\s+)?){2,8}\([A-Z]{2,8}\))|(?-i:[A-Z]{2,8})|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|"
+    r"^(?:the\s+)?(?:(?-i:(?:[A-Z][a-z]+\s+(?:(?:of|for|and|the)\s+)?){2,8}\([A-Z]{2,8}\))|(?-i:[A-Z]{2,8})|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|authors|experts|"
     r"work(?:ing)?\s+group|guideline\s+(?:development\s+)?group|writing\s+committee)\s+"
     r"(?:strongly\s+)?(?:recommends?|suggests?)\s+(?:that\s+|against\s+)?(?P<rest>.+)$",
     re.I,

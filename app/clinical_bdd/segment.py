@@ -300,6 +300,9 @@ def _cutoff_row(line: _Line, body: str, measure: str, section: str | None, block
     return units
 
 
+_STRENGTH_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s+)(?P<what>This\s+is\s+an?\s+(?P<grade>(?:weak|strong|conditional)\s+recommendation))\b", re.I)
+
+
 def segment(text: str) -> list[Unit]:
     lines = _lines(text)
     units: list[Unit] = []
@@ -453,5 +456,13 @@ def segment(text: str) -> list[Unit]:
     for unit in units:
         unit.graded = ends_with_strength(text[unit.start : unit.end])
         unit.explicit = unit.graded and explicit_strength(text[unit.start : unit.end])
+        graded_by = _STRENGTH_SENTENCE.search(text[unit.start : unit.end]) if unit.source_id and not unit.graded else None
+        if graded_by:
+            # a numbered key point graded in its next sentence: "This is a weak recommendation …"
+            sentence_end = re.search(r"[.!?](?=\s|$)", text[unit.start + graded_by.end() : unit.end])
+            stop = unit.start + graded_by.end() + (sentence_end.end() if sentence_end else unit.end - unit.start - graded_by.end())
+            unit.strength_cells.append(text[unit.start + graded_by.start("grade") : stop].strip())
+            unit.end = unit.start + graded_by.start("what")
+            unit.graded = unit.explicit = True
     _resolve_blocks(units)
     return units

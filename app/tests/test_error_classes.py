@@ -790,3 +790,18 @@ def test_cut_offs_or_a_finding_exclude_the_finding_from_the_cut_off_rows():
 def test_the_object_of_prioritise_is_the_population():
     (rec,) = extract("1.2.3 Prioritise adults for a medication review if they take 10 or more medicines.\n")
     assert rec.population == "adults"
+
+
+def test_a_numbered_key_point_graded_in_its_next_sentence():
+    text = (
+        "Key points from the guideline:\n\n"
+        "1. Office readings should be standardised before any decision.\n\n"
+        "2. The authors suggest that adults with diabetes and CKD be treated to a target A1C of less than 7.5%, "
+        "when safe. This is a strong recommendation based on low-quality evidence.\n"
+    )
+    recs = formal(text)
+    assert "2" in recs, recs
+    rec = recs["2"]
+    assert rec.strength == "Strong recommendation"
+    assert rec.population == "adults" and {"diabetes", "CKD"} <= set(rec.conditions)
+    assert cutoffs(rec) == [("A1C", "<", "7.5", "%")]
