@@ -325,6 +325,14 @@ def unit_strength(text: str, idx: list[int], cells: list[str], formal: bool) -> 
             if quality:
                 found.setdefault("quality", quality.group(1).lower().replace(" ", "-"))
             continue
+        word = _STRENGTH_WORD.match(cell.strip())
+        if word and word.group(1).lower() != "moderate":
+            # "weak recommendation based on moderate-quality evidence" (a key point's own sentence)
+            found.setdefault("strength_word", word.group(1).lower())
+            quality = _QUALITY.search(cell)
+            if quality:
+                found.setdefault("quality", quality.group(1).lower().replace(" ", "-"))
+            continue
         strength = _STRENGTH_CELL.match(cell.strip())
         if strength:
             found.setdefault("strength_label", " ".join(w for w in strength.groups() if w).capitalize())

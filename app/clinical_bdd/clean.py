@@ -290,6 +290,11 @@ def _word_before_line_end_hyphen(text: str) -> str | None:
 
 
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
+# words a PDF glued to an abbreviation: "anLDL-Creduction" (an LDL-C reduction); the
+# space goes after the matched part
+_GLUED_ABBREVIATION = re.compile(r"\b(?:an|the|of|and|with|to|in|for)(?=[A-Z]{2,}[-\s\u2011])|(?<=[A-Z]{2}-C)(?=[a-z]{4,})")
+# "of>_50%": a PDF's underlined > or < (the ≥ or ≤ glyph drawn as two characters)
+_UNDERLINED_CMP = re.compile(r"[<>]_(?=\s*\d)")
 # superscript digits (not the ² of "m²"), daggers, and reference numbers glued
 # after punctuation ("… therapy.12 ", "… (Fig. 9.1).15,16")
 _FOOTNOTE = re.compile(
@@ -297,6 +302,7 @@ _FOOTNOTE = re.compile(
     r"|[\u2020\u2021\u00b6\u2016]+"
     r"|(?<=[A-Za-z%)\]][.,;:])\d{1,3}(?:[,\u2013-]\d{1,3})*(?=[\s)]|$)"
     r"|(?<=[A-Za-z]\d\.)\d{1,3}(?:[,\u2013-]\d{1,3})*(?=\s+[A-Z]|\s*$)"  # "… 1.73 m2.14 Next"
+    r"|(?<=[a-z]{3}\.)[a-e](?=\s+[A-Z]|[ \t]*\|?[ \t]*(?:\n|$))"  # a table note's letter: "… lifestyle.b Prescribe …"
 )
 _MIDLINE_HYPHEN = re.compile(r"\b([A-Za-z]{2,})- (?!(?:and|or|to|nor|but|as)\b)([a-z]{2,})\b")
 # 4+ tokens of one or two letters with 3+ lone letters: "w h oh a v eC K D"
@@ -361,6 +367,13 @@ def clean_document(content: str) -> Cleaned:
     plain, hyphenated = _vocabulary(text)
     text, index = _join_lines(text, index, plain, hyphenated)
     text, index = _rewrite(text, index, _FOOTNOTE, lambda m, index: ("", []))
+    text, index = _rewrite(
+        text, index, _GLUED_ABBREVIATION,
+        lambda m, index: (m.group(0) + " ", index[m.start() : m.end()] + [index[m.end() - 1]]),
+    )
+    text, index = _rewrite(
+        text, index, _UNDERLINED_CMP, lambda m, index: ("\u2265" if m.group(0)[0] == ">" else "\u2264", [index[m.start()]])
+    )
     text, index = _rewrite(text, index, _MIDLINE_HYPHEN, partial(_join_midline, plain=plain, hyphenated=hyphenated))
     if " " in text:
         text, index = _rewrite(text, index, _SPACED_RUN, partial(_respace, plain=plain))

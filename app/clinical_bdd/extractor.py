@@ -154,7 +154,7 @@ def _strength_forward(text: str, units: list) -> None:
     (a population summary, a heading) grades the statement that follows it: the
     AHRQ ePSS prints the population, then the grade, then the statement."""
     for i, unit in enumerate(units):
-        if not unit.strength_cells or CUE.search(text[unit.start : unit.end]):
+        if not unit.strength_cells or unit.formal or CUE.search(text[unit.start : unit.end]):
             continue
         for nxt in units[i + 1 : i + 3]:
             if CUE.search(text[nxt.start : nxt.end]):
@@ -227,6 +227,11 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                 pop_text = tidy(pop_text)
                 if pop_text:
                     pop_thresholds, pop_caveats = refine(pop_text, extract_thresholds(pop_text, pop_idx[: len(pop_text)]))
+                    for t in pop_thresholds if unit.row_measure else []:
+                        # a bare cut-off cell of a risk-category table measures the column's risk
+                        suffix = re.search(r"_\d+$", t.column or "")
+                        base = unit.row_measure.replace(" ", "_").replace("-", "_")
+                        t.measure, t.column = unit.row_measure, base + (suffix.group(0) if suffix else "")
                     thresholds = _dedupe(pop_thresholds + [t for t in thresholds if t.raw and t.raw in main])
                     caveats = pop_caveats + caveats
                     to_parse = f"{pop_text}: {to_parse[:1].upper()}{to_parse[1:]}"

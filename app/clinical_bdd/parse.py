@@ -33,6 +33,12 @@ _TRAILING_POP = re.compile(
     r"|\s+for\s+(?P<disease>(?:T[12]D|type\s+[12]\s+diabetes|CKD)\s+with\b.*)$",
     re.I,
 )
+# sentence openers before a leading population: "Second, and separately, for …"
+_DISCOURSE = re.compile(
+    r"^(?:(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth|fifth|finally|lastly|also|additionally|"
+    r"in\s+addition|furthermore|moreover|and|separately|similarly|likewise)\s*,?\s+)+",
+    re.I,
+)
 # USPSTF: "Adults aged 40 to 75 years who …: The Task Force recommends …"
 _POP_COLON = re.compile(r"^(?P<pop>" + _POP_WORDS + r"\b[^:;]{0,250}):\s+(?P<rest>(?-i:[A-Z]).+)$", re.I)
 # "People with diabetes and hypertension qualify for …"
@@ -124,7 +130,7 @@ _IMPERATIVE = re.compile(r"^(?P<verb>consider|avoid|do\s+not\s+\w+)\s+(?P<rest>.
 # an issuer's recommendation: "The USPSTF recommends that clinicians prescribe X",
 # "The Task Force recommends against X"
 _ISSUER_RECOMMENDS = re.compile(
-    r"^(?:the\s+)?(?:(?-i:(?:[A-Z][a-z]+\s+(?:(?:of|for|and|the)\s+)?){2,8}\([A-Z]{2,8}\))|(?-i:[A-Z]{2,8})|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|"
+    r"^(?:the\s+)?(?:(?-i:(?:[A-Z][a-z]+\s+(?:(?:of|for|and|the)\s+)?){2,8}\([A-Z]{2,8}\))|(?-i:[A-Z]{2,8})|(?:U\.?S\.?\s+)?(?:Preventive\s+Services\s+)?Task\s+Force|panel|committee|authors|experts|"
     r"work(?:ing)?\s+group|guideline\s+(?:development\s+)?group|writing\s+committee)\s+"
     r"(?:strongly\s+)?(?:recommends?|suggests?)\s+(?:that\s+|against\s+)?(?P<rest>.+)$",
     re.I,
@@ -143,9 +149,9 @@ _SUBJUNCTIVE_ACTIVE_POP = re.compile(
 # the people an imperative is addressed to: "Encourage people to keep …",
 # "Offer advice and help to smokers to stop smoking"
 _IMPERATIVE_OBJECT_POP = re.compile(
-    r"^(?:encourage|advise|help|ask|invite|support|remind|inform|offer|give|provide|tell)\b[^,;]*?\s+"
+    r"^(?:encourage|advise|help|ask|invite|support|remind|inform|offer|give|provide|tell|prioriti[sz]e|identify|review|reassess)\b[^,;]*?\s+"
     r"(?P<pop>(?:all\s+)?(?:people|adults|patients|persons|individuals|children|women|men|smokers|carers|families))"
-    r"(?=\s+(?:to|about|that|on|of)\s|$)",
+    r"(?=\s+(?:to|about|that|on|of|for)\s|$)",
     re.I,
 )
 
@@ -376,6 +382,32 @@ def _trailing_conditions(action: str, thresholds: list[Threshold]) -> tuple[str,
     return tidy(action[: m.start()]), criteria, excluded
 
 
+# "If BP is high (e.g. SBP ≥160 or DBP ≥100) or there is evidence of organ damage, …": the
+# finding is the other way in; the cut-off scenario is for patients without it
+_OR_FINDING = re.compile(
+    r"^[\s)\]]*,?\s*or\s+(?:if\s+)?(?:there\s+(?:is|are)\s+|the\s+(?:patient|person)\s+has\s+|has\s+)?"
+    r"(?:(?:accompanying|any|other)\s+)?(?:evidence\s+of\s+)?(?P<alt>[^\d<>\u2264\u2265,;]+?)\s*$",
+    re.I,
+)
+
+
+def _cut_off_or_finding(criteria: list[str], excluded: list[str], thresholds: list[Threshold]) -> tuple[list[str], list[str]]:
+    """A criterion that is the statement's cut-offs OR a finding: the cut-offs are the
+    Examples, the finding is excluded from them (else a row below the cut-offs would say
+    "should not recommend" for a patient the finding alone qualifies)."""
+    kept, excluded = [], list(excluded)
+    for c in criteria:
+        ends = [c.find(t.raw) + len(t.raw) for t in thresholds if t.raw and t.raw in c]
+        m = _OR_FINDING.match(c[max(ends) :]) if ends else None
+        if m and len(m.group("alt").split()) >= 2:
+            alt = tidy(m.group("alt"))
+            if alt not in excluded:
+                excluded.append(alt)
+            continue
+        kept.append(c)
+    return kept, excluded
+
+
 def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]) -> Parsed:
     """Population from a leading "In adults with …," clause, the subject or a
     trailing "… in adults with …"; conditions from leading and trailing
@@ -390,6 +422,11 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
     if m and not _LEADING_POP.match(body):
         lead_criteria.append(tidy(m.group("cond")))
         body = m.group("rest")
+        cue = CUE.search(body)
+    d = _DISCOURSE.match(body)
+    if d and not population and _LEADING_POP.match(body[d.end() :]):
+        # "Second, and separately, for very elderly patients …,": the ordinal is no population
+        body = body[d.end() :]
         cue = CUE.search(body)
     clause = body
     m = None if population else _LEADING_POP.match(body)
@@ -431,6 +468,7 @@ def parse_statement(body: str, cue: re.Match | None, thresholds: list[Threshold]
             states.append(tidy(s.group(s.lastgroup)))
             action = tidy(action[: s.start()])
     criteria_extra = lead_criteria + states + trailing
+    criteria_extra, trailing_excluded = _cut_off_or_finding(criteria_extra, trailing_excluded, thresholds)
     if not population:
         return Parsed(None, [], trailing_excluded, criteria_extra, action)
     head, conditions, excluded, criteria = _parse_population(tidy(population), thresholds)

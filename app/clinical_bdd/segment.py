@@ -45,7 +45,10 @@ _COLUMNS = re.compile(
     r"(?P<loe>A|B-R|B-NR|C-LD|C-EO|B|C)\s+(?P<num>\d{1,2})\.\s+(?=\S)"
 )
 # "9.2For" (number glued to the first word), "9.16a In", "1.2.3 Offer", "1.2. For"
-_NUMBERED = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3}){1,3}[a-z]?)\.?(?:\s+|(?=[A-Z]))(?=[A-Z(\"\u201c])")
+# "11.1a – At least …": a dash after the number (a web reprint) is part of the numbering
+_NUMBERED = re.compile(
+    r"^(?P<num>\d{1,3}(?:\.\d{1,3}){1,3}[a-z]?)\.?(?:\s+[\u2013\u2014-]\s+|\s+|(?=[A-Z]))(?=[A-Z(\"\u201c])"
+)
 _ITEM_NUMBER = re.compile(r"^(?P<num>\d{1,2})[.)]\s+(?=\S)")
 _TABLE_CAPTION = re.compile(r"^Table\s+\d+(?:\.\d+)*[A-Za-z]?\b")
 # two column gaps that do not follow a sentence end: a table row in layout mode
@@ -159,6 +162,8 @@ class Unit:
     # population cell is in the text, and the grade column's letter
     population_span: tuple[int, int] | None = None
     row_grade: str | None = None
+    # a risk-category table's row ("≥10% | Prescribe …"): what its bare cut-off measures
+    row_measure: str | None = None
 
 
 @dataclass
@@ -264,6 +269,40 @@ def _table_row(line: _Line, body: str, stripped: str, section: str | None, block
     return unit
 
 
+# a risk-category table: a column named for the risk ("Estimated 5-year CVD risk") and
+# rows whose first cell is a bare cut-off of it ("≥10%", "5% to <10%", "<5%")
+_RISK_COLUMN = re.compile(
+    r"\b(?P<n>\d{1,2})[\s\-\u2010\u2011\u2013]*year\s+(?:CVD|cardiovascular(?:\s+disease)?|CV)\s+risk", re.I
+)
+_BARE_CUTOFF = re.compile(
+    r"^(?:[\u2265\u2264<>]=?\s*\d+(?:\.\d+)?\s*%"
+    r"|\d+(?:\.\d+)?\s*%?\s*(?:to|-|\u2013)\s*[<\u2264]?\s*\d+(?:\.\d+)?\s*%)$"
+)
+
+
+def _cutoff_row(line: _Line, body: str, measure: str, section: str | None, block: int | None) -> list[Unit]:
+    """A risk-category row "≥10% | Encourage … Prescribe … |": each sentence of its
+    statement cell, with the cut-off cell as the row's population (who it applies to)."""
+    from .classify import sentences
+
+    cells = [c for c in _cells(body) if c[1] > c[0]]
+    if len(cells) < 2 or not _BARE_CUTOFF.match(body[cells[0][0] : cells[0][1]]):
+        return []
+    a, b = cells[1]
+    if len(body[a:b].split()) < 3:
+        return []
+    units = []
+    for s_start, s_end in sentences(body[a:b]):
+        unit = Unit(line.start + a + s_start, line.start + a + s_end, section, [], None, True, block)
+        unit.population_span = (line.start + cells[0][0], line.start + cells[0][1])
+        unit.row_measure = measure
+        units.append(unit)
+    return units
+
+
+_STRENGTH_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s+)(?P<what>This\s+is\s+an?\s+(?P<grade>(?:weak|strong|conditional)\s+recommendation))\b", re.I)
+
+
 def segment(text: str) -> list[Unit]:
     lines = _lines(text)
     units: list[Unit] = []
@@ -275,12 +314,13 @@ def segment(text: str) -> list[Unit]:
     colon_owner: Unit | None = None  # a formal statement ending "…:" that its bullets continue
     pending: tuple | None = None  # "Recommendation #8:" alone: its statement starts on the next text line
     summary: dict | None = None  # the columns of a summary table being read
+    risk_measure: str | None = None  # the risk column of a risk-category table being read
     for n, line in enumerate(lines):
         body, stripped = line.body, line.stripped
         line_end = line.start + len(body)
         following = lines[n + 1] if n + 1 < len(lines) else None
         if not stripped:
-            current, in_table, summary = None, False, None
+            current, in_table, summary, risk_measure = None, False, None, None
             continue
         if skip_lines:
             skip_lines -= 1
@@ -347,7 +387,15 @@ def segment(text: str) -> list[Unit]:
             block, current, in_table = None, None, False
             continue
         if _TABLE_CAPTION.match(stripped):
-            current, in_table = None, True
+            current, in_table, risk_measure = None, True, None
+            continue
+        if "|" in stripped and (rc := _RISK_COLUMN.search(stripped)) and not _BARE_CUTOFF.match(stripped.split("|")[0].strip()):
+            risk_measure = f"{rc.group('n')}-year CVD risk"
+            current = None
+            continue
+        if risk_measure and "|" in stripped and (row := _cutoff_row(line, body, risk_measure, section, block)):
+            units.extend(row)
+            current = None
             continue
         if stripped.startswith("|"):
             current = None
@@ -408,5 +456,13 @@ def segment(text: str) -> list[Unit]:
     for unit in units:
         unit.graded = ends_with_strength(text[unit.start : unit.end])
         unit.explicit = unit.graded and explicit_strength(text[unit.start : unit.end])
+        graded_by = _STRENGTH_SENTENCE.search(text[unit.start : unit.end]) if unit.source_id and not unit.graded else None
+        if graded_by:
+            # a numbered key point graded in its next sentence: "This is a weak recommendation …"
+            sentence_end = re.search(r"[.!?](?=\s|$)", text[unit.start + graded_by.end() : unit.end])
+            stop = unit.start + graded_by.end() + (sentence_end.end() if sentence_end else unit.end - unit.start - graded_by.end())
+            unit.strength_cells.append(text[unit.start + graded_by.start("grade") : stop].strip())
+            unit.end = unit.start + graded_by.start("what")
+            unit.graded = unit.explicit = True
     _resolve_blocks(units)
     return units

@@ -99,7 +99,9 @@ _TARGET_WORDS = re.compile(
 
 
 # "7.5% to less than 10%": two cut-offs of one measure
-_TO_LESS_THAN = re.compile(r"(?P<lo>\d+(?:\.\d+)?)\s*%?\s+to\s+(?:less\s+than|under|below)\s+(?P<hi>\d+(?:\.\d+)?)\s*%")
+_TO_LESS_THAN = re.compile(
+    r"(?P<lo>\d+(?:\.\d+)?)\s*%?\s+to\s+(?:(?:less\s+than|under|below)\s+|<\s*)(?P<hi>\d+(?:\.\d+)?)\s*%"
+)
 # "does not reduce blood pressure to below 140/80": applies at or above it
 _NOT_REACHED = re.compile(
     r"\b(?:(?:does|do|did|has|have|is|are)\s+not|fails?\s+to|failed\s+to|unable\s+to|not)\s+"
@@ -111,10 +113,13 @@ _INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # where a cut-off qualifies the action: a dose change, a review, an example
 _CAVEAT_CLAUSE = re.compile(
     r"\b(?:dose|doses|dosing|review|discontinue[ds]?|stop(?:ped)?|continue[ds]?|halve[ds]?|"
-    r"adjust(?:ed)?|titrate[ds]?|even\s+if|such\s+as|e\.g\.|for\s+example|including)\b",
+    r"adjust(?:ed)?|titrate[ds]?|even\s+if|such\s+as|e\.g\.|for\s+example|including|"
+    # a cut-off named in contrast ("< 150 rather than < 140 as for younger patients") is not the statement's
+    r"rather\s+than|instead\s+of|as\s+opposed\s+to)\b",
     re.I,
 )
 _EXAMPLE_WORDS = {"such as", "e.g.", "for example", "including"}
+_EXAMPLE_ENDS = re.compile(r"\b(?:(?:is|are)\s+(?:not\s+)?(?:recommended|suggested|indicated|advised)|should|must)\b", re.I)
 _CLAUSE_BOUNDARY = re.compile(r";|,\s*(?:and|but|or)?\s*|\s+and\s+(?=the\s+dose|review|discontinue|reduce|stop|continue)|[(\[]|:")
 _ALTERNATE = re.compile(r"^\s*[\[(]\s*$")
 _ABOVE_GOAL = re.compile(
@@ -147,6 +152,10 @@ def _norm_unit(unit: str | None) -> str:
     return u.replace("²", "2").replace("^2", "2")
 
 
+# units that only one measure is given in
+_UNIT_MEASURE = {"mL/min/1.73 m2": ("eGFR", "eGFR"), "mg/g": ("UACR", "UACR"), "mg/mmol": ("UACR", "UACR")}
+
+
 def _find_measure(text: str, start: int, unit: str, value: str) -> tuple[str, str, int]:
     """Nearest known measure before ``start`` in the same clause."""
     lo = max(0, start - 70)
@@ -163,6 +172,10 @@ def _find_measure(text: str, start: int, unit: str, value: str) -> tuple[str, st
                 best = (m.end(), name, column, m.start())
     if best is not None:
         name, column = best[1], best[2]
+        if column == "creatinine" and unit in _UNIT_MEASURE:
+            # "… eGFR and urinary albumin creatinine are ≥25 mL/min/1.73 m2 or ≥300 mg/g": the unit
+            # says which measure; a serum creatinine is never in mL/min/1.73 m2 or mg/g
+            name, column = _UNIT_MEASURE[unit]
         if column in ("SBP", "DBP") and "/" in value:
             name, column = "blood pressure", "BP"
         return name, column, lo + best[3]
@@ -237,7 +250,7 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
             measure, column = f"{measure} percentile", f"{column}_percentile"
         after = _CHANGE_AFTER.match(text, end)
         before = re.search(
-            r"\b(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)\s+(?:the\s+)?[\w\s-]{0,30}$",
+            r"\b(reduction|decrease|increase|rise|decline|lowering|change)s?\s+(?:in|of)(?:\s+(?:the\s+)?[\w\s-]{0,30}|\s*)$",
             text[max(0, start - 50) : start],
             re.I,
         )
@@ -288,8 +301,14 @@ def threshold_logic(sentence: str, thresholds: list[Threshold]) -> str:
     for (_, end), (start, _) in zip(spans, spans[1:]):
         between = sentence[end:start]
         if re.search(r"\bor\b|and/or", between, re.I) and not re.search(r"\band\b(?!/)", between, re.I):
+            if _RESPECTIVELY_AND.search(sentence[: spans[0][0]]) and re.match(r"\s*,?\s*respectively\b", sentence[spans[-1][1] :], re.I):
+                # "when X and Y are ≥25 … or ≥300 …, respectively": both measures, one cut-off each
+                continue
             return "any"
     return "all"
+
+
+_RESPECTIVELY_AND = re.compile(r"\band\b(?!/)[^,;]*\b(?:are|is|of|at|remain)\s*$", re.I)
 
 
 
@@ -346,6 +365,8 @@ def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Thr
             caveats.append(t)
             continue
         named_after = _measure_right_after(after)
+        if named_after and named_after[1] == "creatinine" and t.unit in _UNIT_MEASURE:
+            named_after = _UNIT_MEASURE[t.unit]  # "≥300 mg/g creatinine": the ratio's denominator
         if named_after and named_after[0] != t.measure and t.kind != "target":
             t.measure, t.column = named_after
         falls = _FALLS_BY.search(before)
@@ -353,7 +374,11 @@ def refine(text: str, found: list[Threshold]) -> tuple[list[Threshold], list[Thr
             noun = falls.group("verb").lower().rstrip("s")
             t.measure, t.column = f"{noun} in {t.measure}", f"{t.column}_{noun}"
         bounds = [b.end() for b in _CLAUSE_BOUNDARY.finditer(text, 0, at)]
-        caveat = _CAVEAT_CLAUSE.search(text[bounds[-1] if bounds else 0 : at])
+        clause_start = bounds[-1] if bounds else 0
+        caveat = _CAVEAT_CLAUSE.search(text[clause_start:at])
+        if caveat and caveat.group(0).lower() in _EXAMPLE_WORDS and _EXAMPLE_ENDS.search(text[clause_start + caveat.end() : at]):
+            # "a risk system such as SCORE is recommended for adults aged >40": the example ended at the verb
+            caveat = None
         # an example of a goal ("less stringent goals (such as <8%)") is still the goal
         if caveat and not (t.kind == "target" and caveat.group(0).lower() in _EXAMPLE_WORDS):
             t.kind = "caveat"

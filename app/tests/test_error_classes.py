@@ -684,3 +684,124 @@ def test_an_imperative_after_a_setting_clause_is_a_recommendation():
     assert any(a.startswith("use the national risk score") for a in actions), actions
     assert any("use qrisk3" in a for a in actions), actions
     assert all(not r.negated for r in recs)
+
+
+def test_a_cut_off_named_in_contrast_is_not_the_statements_cut_off():
+    # the lower figure for another group ("rather than … as for younger people") must not be ANDed in
+    text = (
+        "Two points changed this year. Third, for frail patients with chronic kidney disease (age 75 years or older), "
+        "the potassium goal should be < 5.5 mmol/L (Grade C) rather than < 5.0 mmol/L as advised for younger patients.\n"
+    )
+    (rec,) = [r for r in extract(text) if not r.narrative]
+    assert cutoffs(rec) == [("age", ">=", "75", "years"), ("serum potassium", "<", "5.5", "mmol/L")]
+    # the ordinal "Third," is no part of who it is for
+    assert rec.population.endswith("patients") and "chronic kidney disease" in rec.conditions
+    rows = _rows_of(text)
+    assert rows
+    for _, row in rows:
+        inside = float(row["age"]) >= 75 and float(row["potassium"]) < 5.5
+        assert _says_recommend(row) is inside, row
+
+
+def test_a_risk_category_table_row_gives_each_management_sentence_its_cut_off():
+    # Markdown rows broken across lines, the cut-off cell bare and the risk named only in the header
+    text = (
+        "Table 2: Management by risk group\n"
+        "Group | Estimated 10-year CVD risk |\n"
+        "Action | Review |\n"
+        "---|---|---|---|\n"
+        "Top\n|\n\u226520% | Offer a statin.a |\nReview yearly. |\n"
+        "Middle\n|\n10% to <20% | Discuss a statin with the person. |\nReview every 2 years. |\n"
+        "Bottom\n|\n<10% | A statin is not routinely recommended. |\nReview every 5 years. |\n"
+    )
+    recs = [r for r in extract(text) if not r.narrative]
+    got = {r.text.rstrip("."): (r.negated, cutoffs(r)) for r in recs}
+    assert got["Offer a statin"] == (False, [("10-year CVD risk", ">=", "20", "%")]), got
+    assert got["Discuss a statin with the person"] == (
+        False, [("10-year CVD risk", ">=", "10", "%"), ("10-year CVD risk", "<", "20", "%")]), got
+    assert got["A statin is not routinely recommended"] == (True, [("10-year CVD risk", "<", "10", "%")]), got
+    for name, row in _rows_of(text):
+        risk = [float(v) for k, v in row.items() if k.startswith("10_year_CVD_risk")]
+        if "Do not recommend" in name:
+            # below 10% the statin is blocked; at or above it this statement does not block it
+            assert (row["outcome"] == "should not recommend") is all(v < 10 for v in risk), (name, row)
+            continue
+        lo, hi = (20, 1000) if "Offer" in name else (10, 20)
+        inside = all(lo <= v < hi for v in risk)
+        assert _says_recommend(row) is inside, (name, row)
+
+
+def test_dash_numbering_and_a_ratio_named_by_its_unit():
+    # a web reprint numbers with "9.2b – "; "mg/g creatinine" is the urine ratio, not a serum creatinine
+    text = (
+        "Monitoring \u2013 Recommendations\n"
+        "9.2a \u2013 Adults with diabetes and urinary albumin \u2265200 mg/g creatinine should be seen twice a year.\n"
+        "9.2b \u2013 In adults with diabetes and kidney disease, consider a referral when the eGFR and urinary albumin "
+        "creatinine are \u226530 mL/min/1.73 m2 or \u2265500 mg/g, respectively.\n"
+    )
+    recs = formal(text)
+    assert set(recs) == {"9.2a", "9.2b"}
+    assert cutoffs(recs["9.2a"]) == [("UACR", ">=", "200", "mg/g")]
+    assert cutoffs(recs["9.2b"]) == [("eGFR", ">=", "30", "mL/min/1.73 m2"), ("UACR", ">=", "500", "mg/g")]
+    for name, row in _rows_of(text):
+        if "9.2b" in name:
+            # "respectively" pairs each measure with its cut-off: both must be met
+            both = float(row["eGFR"]) >= 30 and float(row["UACR"]) >= 500
+            assert _says_recommend(row) is both, row
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        # the example named after "such as" ends at the verb: the age that follows says who
+        ("A risk tool such as QRISK is recommended for adults aged >45 years without diabetes.", [("age", ">", "45", "years")]),
+        # a PDF's underlined comparator ">_" is a "≥"
+        ("Offer a statin to adults with an LDL cholesterol of>_4.0 mmol/L.", [("LDL cholesterol", ">=", "4.0", "mmol/L")]),
+    ],
+)
+def test_an_example_before_the_verb_and_an_underlined_comparator(sentence, expected):
+    (rec,) = extract(sentence + "\n")
+    assert cutoffs(rec) == expected
+
+
+def test_words_glued_to_an_abbreviation_are_separated_and_the_reduction_kept():
+    # PDF extraction ran "an LDL-C reduction of ≥40%" together
+    (rec,) = extract("In patients at high risk,anLDL-Creduction of\u226540% from baseline is recommended.\n")
+    assert cutoffs(rec) == [("reduction in LDL cholesterol", ">=", "40", "%")]
+
+
+def test_cut_offs_or_a_finding_exclude_the_finding_from_the_cut_off_rows():
+    # "high BP (e.g. ≥170/105) or signs of heart failure": a row below the cut-offs only says
+    # "should not recommend" for a patient without the other way in
+    text = (
+        "Recommendations\n"
+        "  \u2022 If blood pressure is very high (e.g. systolic \u2265170 mmHg or diastolic \u2265105 mmHg) or there is "
+        "evidence of left ventricular hypertrophy, treatment should be started the same day.\n"
+    )
+    (rec,) = [r for r in extract(text) if not r.narrative]
+    assert "left ventricular hypertrophy" in rec.excluded_conditions
+    assert not any("hypertrophy" in c for c in rec.criteria)
+    feature = analyze(text, record_metrics=False)["feature"]
+    assert 'the patient does not have "left ventricular hypertrophy"' in feature
+    for _, row in _rows_of(text):
+        assert _says_recommend(row) is (float(row["SBP"]) >= 170 or float(row["DBP"]) >= 105), row
+
+
+def test_the_object_of_prioritise_is_the_population():
+    (rec,) = extract("1.2.3 Prioritise adults for a medication review if they take 10 or more medicines.\n")
+    assert rec.population == "adults"
+
+
+def test_a_numbered_key_point_graded_in_its_next_sentence():
+    text = (
+        "Key points from the guideline:\n\n"
+        "1. Office readings should be standardised before any decision.\n\n"
+        "2. The authors suggest that adults with diabetes and CKD be treated to a target A1C of less than 7.5%, "
+        "when safe. This is a strong recommendation based on low-quality evidence.\n"
+    )
+    recs = formal(text)
+    assert "2" in recs, recs
+    rec = recs["2"]
+    assert rec.strength == "Strong recommendation"
+    assert rec.population == "adults" and {"diabetes", "CKD"} <= set(rec.conditions)
+    assert cutoffs(rec) == [("A1C", "<", "7.5", "%")]
