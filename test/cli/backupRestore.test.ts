@@ -8,19 +8,7 @@ import { backup, backupPlan } from "../../cli/backup";
 import { restore, Signals } from "../../cli/restore";
 import { oneShot, parseExtraArgs, parseRestoreArgs, restorePlan, RestoreSources } from "../../cli/restorePlan";
 import { runCommand } from "../../cli/plan";
-import { FakeEngine, hostContainers, runVerbIn, swarmStack } from "../helpers/fakeEngine";
-
-function hostEngine(): FakeEngine {
-    const e = new FakeEngine();
-    e.containerList = hostContainers();
-    return e;
-}
-function swarmEngine(): FakeEngine {
-    const e = new FakeEngine();
-    e.role = { state: "active", manager: true };
-    e.serviceList = swarmStack();
-    return e;
-}
+import { FakeEngine, hostEngine, runVerbIn, swarmEngine } from "../helpers/fakeEngine";
 
 /** Signals the test delivers itself. */
 function testSignals(): Signals & { send(code: number): void } {

@@ -3,7 +3,7 @@ import { endpoints, status, StatusDeps, swarmProblems } from "../../cli/status";
 import { inTimeOrder, logs, parseLogsArgs, sinceToUnix } from "../../cli/logs";
 import { main, parseCommandLine, usage } from "../../cli/main";
 import { services } from "../../cli/platformFacts";
-import { capture, FakeEngine, hostContainers, runVerbIn, swarmStack } from "../helpers/fakeEngine";
+import { capture, FakeEngine, hostContainers, hostEngine, runVerbIn, swarmEngine, swarmStack } from "../helpers/fakeEngine";
 
 const outputs: Record<string, string> = {
     healthUrl: "https://localhost/health",
@@ -13,18 +13,6 @@ const outputs: Record<string, string> = {
     alertmanagerUrl: "http://127.0.0.1:9093/",
     replicas: "2",
 };
-
-function hostEngine(): FakeEngine {
-    const e = new FakeEngine();
-    e.containerList = hostContainers();
-    return e;
-}
-function swarmEngine(): FakeEngine {
-    const e = new FakeEngine();
-    e.role = { state: "active", manager: true };
-    e.serviceList = swarmStack();
-    return e;
-}
 
 function statusDeps(engine: FakeEngine, down: string[] = []): StatusDeps & { probed: string[] } {
     const probed: string[] = [];

@@ -1,19 +1,8 @@
 /** restart (cli/restart.ts): the plans compared exactly, and the verb run against the recording engine double. */
 import { describeRoll, hostRestartPlan, parseRestartArgs, restart, swarmRestartPlan } from "../../cli/restart";
 import { describeStep } from "../../cli/plan";
-import { FakeEngine, hostContainers, runVerbIn, swarmStack } from "../helpers/fakeEngine";
+import { FakeEngine, hostContainers, hostEngine, runVerbIn, swarmEngine, swarmStack } from "../helpers/fakeEngine";
 
-function hostEngine(): FakeEngine {
-    const e = new FakeEngine();
-    e.containerList = hostContainers();
-    return e;
-}
-function swarmEngine(): FakeEngine {
-    const e = new FakeEngine();
-    e.role = { state: "active", manager: true };
-    e.serviceList = swarmStack();
-    return e;
-}
 const run = (engine: FakeEngine, args: string[], opts = {}) => runVerbIn("restart", (ctx) => restart(ctx, args, engine), opts);
 /** The calls that change something. */
 const changing = (e: FakeEngine) => e.calls.filter((c) => /^(restart|kill|start|service-update) /.test(c));

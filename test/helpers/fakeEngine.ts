@@ -265,3 +265,18 @@ export async function runVerbIn(verb: string, body: (ctx: Context) => Promise<vo
     }
     return { code, stdout: io.stdout, stderr: io.stderr };
 }
+
+/** A recording engine holding the one-host stack's containers. */
+export function hostEngine(): FakeEngine {
+    const e = new FakeEngine();
+    e.containerList = hostContainers();
+    return e;
+}
+
+/** A recording engine that is a Swarm manager of the stack's services. */
+export function swarmEngine(): FakeEngine {
+    const e = new FakeEngine();
+    e.role = { state: "active", manager: true };
+    e.serviceList = swarmStack();
+    return e;
+}
