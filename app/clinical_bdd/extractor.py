@@ -38,7 +38,7 @@ from .parse import parse_statement, tidy
 from .repair import before_clean, repair
 from .segment import segment
 from .specialty import infer_specialty
-from .thresholds import extract_thresholds, refine, threshold_logic
+from .thresholds import extract_thresholds, or_groups, refine, threshold_logic
 from .alternatives import assign as assign_alternatives, mark_exclusions
 
 __all__ = ["extract", "GenerationTimeout", "infer_specialty", "Recommendation", "Threshold"]
@@ -47,6 +47,42 @@ __all__ = ["extract", "GenerationTimeout", "infer_specialty", "Recommendation", 
 def _check_deadline(deadline: float | None) -> None:
     if deadline is not None and time.monotonic() > deadline:
         raise GenerationTimeout()
+
+
+# a strength bracket ("(Strong Recommendation – Grade A)", "(For ages 30-59 years,
+# … Grade A; for ages 18-29 years, Expert Opinion – Grade E)") and a qualifier
+# right after it ("… Grade A) for ages 30-59 years") say which grade applies to
+# whom: they split the grade at most, they are never a cut-off of the statement
+_STRENGTH_WORDS = re.compile(
+    r"\bgrade\s+[A-EI]\b|\b(?:strong|weak|moderate|conditional)\s+recommendation\b|\bexpert\s+opinion\b", re.I
+)
+_AFTER_BRACKET = re.compile(r"\s*[,;]?\s*for\s+(?:ages?|those|people|patients|adults|persons)\b[^.;()]*", re.I)
+
+
+def _strength_spans(sentence: str) -> list[tuple[int, int]]:
+    spans = []
+    for m in re.finditer(r"\([^()]*\)", sentence):
+        if _STRENGTH_WORDS.search(m.group(0)):
+            end = m.end()
+            after = _AFTER_BRACKET.match(sentence, end)
+            spans.append((m.start(), after.end() if after else end))
+    return spans
+
+
+def _outside_strength(sentence: str, thresholds: list) -> list:
+    """The cut-offs that are not inside (or qualifying) a strength bracket."""
+    spans = _strength_spans(sentence)
+    if not spans:
+        return thresholds
+    out, pos = [], 0
+    for t in thresholds:
+        at = sentence.find(t.raw, pos) if t.raw else -1
+        if at >= 0:
+            pos = at + len(t.raw)
+            if any(s <= at < e for s, e in spans):
+                continue
+        out.append(t)
+    return out
 
 
 def _strength_label(cor: str | None, grade: str | None, strength: dict) -> str | None:
@@ -213,6 +249,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
             label = _strength_label(cor, grade, strength)
             s_idx = idx[s_start:s_end]
             thresholds, caveats = refine(sentence, extract_thresholds(sentence, s_idx))
+            thresholds, caveats = _outside_strength(sentence, thresholds), _outside_strength(sentence, caveats)
             if unit.row_grade and not grade:
                 grade = unit.row_grade  # a summary table's grade column
                 label = _strength_label(cor, grade, strength)
@@ -243,6 +280,18 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                 cut = to_parse.find(head) if head else -1
                 if cut >= 0:
                     to_parse = re.sub(r"[\s,;]*\b(?:for|in|with|if|when)?\s*$", "", to_parse[: cut + len(head)], flags=re.I)
+            logic = threshold_logic(sentence, thresholds)
+            if logic == "any" and not alternatives:
+                # "aged >=18 … initiate at SBP >=140 or DBP >=90 … goal <140": the "or"
+                # joins the two starting cut-offs only; age stays required, goals are targets
+                groups = or_groups(sentence, thresholds)
+                grouped = {i for g in groups for i in g}
+                others = [i for i, t in enumerate(thresholds) if i not in grouped and not t.excludes]
+                if groups and others:
+                    logic = "all"
+                    for n, g in enumerate(groups):
+                        for i in g:
+                            thresholds[i].or_group = n
             parsed = parse_statement(to_parse, CUE.search(to_parse), thresholds + caveats)
             recs.append(
                 Recommendation(
@@ -262,7 +311,7 @@ def extract(content: str, deadline: float | None = None) -> list[Recommendation]
                     and (main_negated(main) or cor == "III" or "against" in (label or "").lower()),
                     thresholds=thresholds,
                     caveats=caveats,
-                    threshold_logic=threshold_logic(sentence, thresholds),
+                    threshold_logic=logic,
                     alternatives=alternatives,
                     span=(s_idx[0], s_idx[-1] + 1),
                     source_id=unit.source_id if unit.formal else None,

@@ -284,16 +284,33 @@ def scenario_lines(rec: Recommendation, specialty: str) -> list[str]:
     seen: dict[tuple[str, ...], int] = {}
     any_mode = rec.threshold_logic == "any"
     combine = any if any_mode else all
+    grouped = not any_mode and any(t.or_group is not None for t in rec.thresholds)
     baselines = [_baseline(t, want=not any_mode) for t in rec.thresholds]
+    # a goal never joins an "or" group: it is held like every other statement's goal
     qualifying = [not t.excludes for t in rec.thresholds]
+
+    def _qualifies(pairs) -> bool:
+        if not grouped:
+            return combine(applies(tt, v) for (tt, v), q in zip(pairs, qualifying) if q) if any(qualifying) else True
+        alone = all(applies(tt, v) for (tt, v), q in zip(pairs, qualifying) if q and tt.or_group is None)
+        groups: dict[int, bool] = {}
+        for (tt, v), q in zip(pairs, qualifying):
+            if q and tt.or_group is not None:
+                groups[tt.or_group] = groups.get(tt.or_group, False) or applies(tt, v)
+        return alone and all(groups.values())
+
     for i, t in enumerate(rec.thresholds):
+        row_base = list(baselines)
+        if grouped and t.or_group is not None:
+            # the other members of its "or" group are held unmet, so the row shows this cut-off
+            for j, tt in enumerate(rec.thresholds):
+                if j != i and tt.or_group == t.or_group:
+                    row_base[j] = _baseline(tt, want=False)
         for label, value in _points(t):
-            values = list(baselines)
+            values = list(row_base)
             values[i] = value
             pairs = list(zip(rec.thresholds, values))
-            met = all(applies(tt, v) for tt, v in pairs if tt.excludes) and (
-                combine(applies(tt, v) for (tt, v), q in zip(pairs, qualifying) if q) if any(qualifying) else True
-            )
+            met = all(applies(tt, v) for tt, v in pairs if tt.excludes) and _qualifies(pairs)
             if not met and getattr(rec, "_also", None) and all(applies(tt, v) for tt, v in pairs if tt.excludes):
                 # another alternative met by the same values ("eGFR 44" meets "a) eGFR 20–45")
                 by_measure = {_measure_key(tt): v for tt, v in pairs}

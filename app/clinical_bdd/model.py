@@ -29,6 +29,9 @@ class Threshold:
     excludes: bool = False
     # the alternative qualifying criterion it belongs to ("a", "b", …), None when it applies to all
     alternative: str | None = None
+    # neighbouring cut-offs joined by "or" share a group number (any one of them
+    # qualifies); None when the cut-off is required on its own
+    or_group: int | None = None
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in _THRESHOLD_FIELDS}
@@ -86,5 +89,5 @@ class Recommendation:
         return d
 
 
-_THRESHOLD_FIELDS = [f.name for f in fields(Threshold)]
+_THRESHOLD_FIELDS = [f.name for f in fields(Threshold) if f.name != "or_group"]
 _RECOMMENDATION_FIELDS = [f.name for f in fields(Recommendation)]

@@ -288,6 +288,31 @@ def extract_thresholds(text: str, idx: list[int]) -> list[Threshold]:
     return result
 
 
+def or_groups(sentence: str, thresholds: list[Threshold]) -> list[list[int]]:
+    """The runs of neighbouring applicability cut-offs joined by "or" / "and/or"
+    ("initiate at SBP >=140 or DBP >=90"), as lists of indexes: an "or" joins the
+    cut-offs it coordinates only, never the population's age or a goal."""
+    pos, spans = 0, []
+    for t in thresholds:
+        at = sentence.find(t.raw, pos) if t.raw else -1
+        if at < 0:
+            return []
+        spans.append((at, at + len(t.raw)))
+        pos = at + len(t.raw)
+    groups: list[list[int]] = []
+    for i in range(len(thresholds) - 1):
+        a, b = thresholds[i], thresholds[i + 1]
+        if a.kind != "condition" or b.kind != "condition" or a.excludes or b.excludes:
+            continue
+        between = sentence[spans[i][1] : spans[i + 1][0]]
+        if re.search(r"\bor\b|and/or", between, re.I) and not re.search(r"\band\b(?!/)|[;:]", between, re.I):
+            if groups and groups[-1][-1] == i:
+                groups[-1].append(i + 1)
+            else:
+                groups.append([i, i + 1])
+    return groups
+
+
 def threshold_logic(sentence: str, thresholds: list[Threshold]) -> str:
     """"any" when consecutive thresholds are joined by "or" / "and/or"."""
     pos = 0

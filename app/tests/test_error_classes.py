@@ -805,3 +805,67 @@ def test_a_numbered_key_point_graded_in_its_next_sentence():
     assert rec.strength == "Strong recommendation"
     assert rec.population == "adults" and {"diabetes", "CKD"} <= set(rec.conditions)
     assert cutoffs(rec) == [("A1C", "<", "7.5", "%")]
+
+
+def test_an_or_between_two_starting_cut_offs_leaves_age_and_goals_required():
+    # one "or" between the systolic and diastolic starting values joins those two only:
+    # the age stays required and the goals stay goals, so no row says "recommend" at age 20
+    text = (
+        "Recommendations\n"
+        "3.1 For adults aged 21 years or older with kidney disease, begin blood-pressure medication when SBP is "
+        "135 mm Hg or higher or DBP is 85 mm Hg or higher, and treat to a goal SBP below 135 mm Hg and a goal DBP "
+        "below 85 mm Hg. B\n"
+    )
+    (rec,) = formal(text).values()
+    assert cutoffs(rec)[0] == ("age", ">=", "21", "years")
+    rows = _rows_of(text)
+    assert len(rows) >= 10
+    for _, row in rows:
+        expected = (
+            float(row["age"]) >= 21
+            and (float(row["SBP"]) >= 135 or float(row["DBP"]) >= 85)
+            and float(row["SBP_2"]) < 135
+            and float(row["DBP_2"]) < 85
+        )
+        assert _says_recommend(row) is expected, row
+    assert any(row["age"] == "20" for _, row in rows)
+    assert any(row["SBP"] == "135" and row["DBP"] == "84" and _says_recommend(row) for _, row in rows)
+
+
+@pytest.mark.parametrize(
+    "bracket",
+    [
+        "(For ages 35-55 years, Strong Recommendation \u2013 Grade A; for ages\n20-34 years, Expert Opinion \u2013 Grade E)",
+        "(Strong Recommendation \u2013 Grade A) for ages 35-55 years",
+    ],
+)
+def test_an_age_band_in_or_after_the_grade_bracket_is_no_cut_off(bracket):
+    # hard-wrapped statements, each followed by its strength bracket: the band in or after
+    # the bracket says which grade holds for whom, so a patient of 30 is still inside it
+    text = (
+        "Blood pressure guidance (excerpt)\n"
+        "In the wider population aged 65 years or older, start drug treatment\n"
+        "to lower BP at SBP 155 mm Hg or higher and treat to a goal SBP below\n"
+        "155 mm Hg. (Strong Recommendation \u2013 Grade A) In the wider population\n"
+        "aged 65 years or older, keep the current drug plan when it is tolerated. (Expert Opinion \u2013 Grade E)\n"
+        "In the wider population younger than 65 years, start drug treatment\n"
+        "to lower BP at DBP 95 mm Hg or higher and treat to a goal DBP below 95\n"
+        f"mm Hg. {bracket}\n"
+        "In the wider population younger than 65 years, start drug treatment\n"
+        "to lower BP at SBP 145 mm Hg or higher and treat to a goal SBP below 145 mm Hg. (Expert Opinion \u2013 Grade E)\n"
+    )
+    recs = [r for r in extract(text) if not r.narrative]
+    (rec,) = [r for r in recs if any(t.measure == "diastolic blood pressure" for t in r.thresholds)]
+    assert rec.grade == "A"
+    assert cutoffs(rec) == [
+        ("age", "<", "65", "years"),
+        ("diastolic blood pressure", ">=", "95", "mmHg"),
+        ("diastolic blood pressure", "<", "95", "mmHg"),
+    ]
+    assert all(t.value != "35-55" for r in recs for t in r.thresholds)
+    rows = [row for _, row in _rows_of(text) if "DBP" in row]
+    assert len(rows) >= 5
+    for row in rows:
+        assert set(row) == {"case", "age", "DBP", "DBP_2", "outcome"}, row
+        expected = float(row["age"]) < 65 and float(row["DBP"]) >= 95 and float(row["DBP_2"]) < 95
+        assert _says_recommend(row) is expected, row
