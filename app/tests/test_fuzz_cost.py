@@ -41,7 +41,7 @@ def test_any_text_gives_a_valid_feature(text):
 
 def _cpu(text: str) -> float:
     best = float("inf")
-    for _ in range(2):
+    for _ in range(3):  # the best of three: a collection or a busy machine shows in one run, not all
         started = time.process_time()
         analyze(text, record_metrics=False)
         best = min(best, time.process_time() - started)
