@@ -16,7 +16,7 @@ import { deployOnSwarm } from "./targets/swarm/deploy";
 
 const settings = loadSettings();
 const secrets = loadSecretSettings();
-const facts: PlatformFacts = { stack: pulumi.getStack(), volumePrefix: `${settings.project}-${pulumi.getStack()}` };
+const facts: PlatformFacts = { volumePrefix: `${settings.project}-${pulumi.getStack()}` };
 
 const appSecrets = new AppSecrets("app-secrets", { secrets, ownerUid: appUid });
 const certificate = frontDoorCertificate(settings, secrets);

@@ -5,9 +5,9 @@
  */
 import { replicasBounds } from "../components/platform/settings";
 import { backupAlias, dockerTopology, edgeTopology } from "../components/platform/topology";
-import { serviceLabel, stackLabel } from "../components/platform/workload";
+import { dataNodeLabel, serviceLabel, stackLabel } from "../components/platform/workload";
 
-export { replicasBounds, serviceLabel, stackLabel };
+export { dataNodeLabel, replicasBounds, serviceLabel, stackLabel };
 
 /** The Swarm target's TCP proxy holding 80/443 in front of nginx (none on one host). */
 export const edgeService: string = edgeTopology.alias;

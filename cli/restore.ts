@@ -10,13 +10,10 @@
 import * as path from "path";
 import { Engine, OneShot } from "./engine";
 import { Context, say, sleep, VerbError, warn } from "./io";
-import { backupService } from "./platformFacts";
+import { backupService, dataNodeLabel } from "./platformFacts";
 import { announce } from "./plan";
 import { checkRestoreSources, mountAt, oneShot, parseExtraArgs, parseRestoreArgs, restorePlan, RestoreSources } from "./restorePlan";
 import { findTarget, needDocker, noContainer, waitHealthy } from "./target";
-
-/** The label Swarm's data node carries (targets/swarm.ts places the job and the data there). */
-const dataNodeLabel = "clinicalbdd.data";
 
 /** Signals reaching the verb: SIGINT, SIGTERM, SIGHUP as exit codes 130, 143, 129. */
 export interface Signals {

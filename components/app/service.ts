@@ -44,7 +44,7 @@ export function appService(settings: Settings, secrets: AppSecretFiles): Service
 }
 
 /** Resource name of replica `index` on one host; stable so scaling adds or removes only the last ones. */
-export function appReplicaName(serviceName: string, index: number): string {
+function appReplicaName(serviceName: string, index: number): string {
     return `${serviceName}-replica-${index}`;
 }
 

@@ -89,8 +89,6 @@ export interface SwarmScheduling {
 
 /** What every service's home is told besides the settings. */
 export interface PlatformFacts {
-    /** The Pulumi stack: it scopes volume names, so two stacks on one host never share data. */
-    readonly stack: string;
-    /** `<project>-<stack>`, the prefix of every fixed volume name. */
+    /** `<project>-<stack>`, the prefix of every fixed volume name: two stacks on one host never share data. */
     readonly volumePrefix: string;
 }

@@ -3,6 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 /** The labels on every container and Swarm service by which the operator's verbs find them: the stack, and the workload's first alias. */
 export const stackLabel = "clinicalbdd.stack";
 export const serviceLabel = "clinicalbdd.service";
+/** The Swarm node labels (value "true") of the node holding the data volumes, and of the nodes publishing 80/443. */
+export const dataNodeLabel = "clinicalbdd.data";
+export const edgeNodeLabel = "clinicalbdd.edge";
 
 /**
  * What runs: image, command, environment, files, limits, healthcheck, network alias.

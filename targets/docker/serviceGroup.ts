@@ -66,21 +66,18 @@ function runPart(group: string, part: ServicePart, parent: pulumi.Resource, afte
         dependsOn.push(written.writer);
     }
     if (part.replicas) {
-        const replicas: docker.Container[] = [];
+        const replicas: [string, docker.Container][] = [];
         for (let i = 0; i < part.replicas.count; i++) {
             const name = part.replicas.containerName(i);
+            const previous = replicas.slice(-1).map(([, container]) => container);
             // The docker provider asks delete-first for every container (its ResourceInfo); a
             // replica's successor has its own generated name, so it starts beside it.
-            replicas.push(
-                runOnDocker(name, workload, context.placement, {
-                    parent,
-                    waitForHealthy: true,
-                    deleteBeforeReplace: false,
-                    dependsOn: [...dependsOn, ...replicas.slice(-1)],
-                }),
-            );
+            replicas.push([
+                name,
+                runOnDocker(name, workload, context.placement, { parent, waitForHealthy: true, deleteBeforeReplace: false, dependsOn: [...dependsOn, ...previous] }),
+            ]);
         }
-        return replicas.map((r, i) => [part.replicas!.containerName(i), r]);
+        return replicas;
     }
     const options: RunOptions = {
         parent,

@@ -1,10 +1,11 @@
 import { ServicePart } from "../../components/platform/service";
+import { dataNodeLabel, edgeNodeLabel } from "../../components/platform/workload";
 import { SwarmRunOptions } from "./runner";
 
 /** The node label that pins the stateful parts to the node holding their volumes. */
-export const dataNodeConstraint = "node.labels.clinicalbdd.data==true";
+export const dataNodeConstraint = `node.labels.${dataNodeLabel}==true`;
 /** The node label of the nodes that publish 80/443 in host mode. */
-export const edgeNodeConstraint = "node.labels.clinicalbdd.edge==true";
+export const edgeNodeConstraint = `node.labels.${edgeNodeLabel}==true`;
 
 /**
  * How Swarm schedules and rolls a part, from its data: a part on the data node (its volumes

@@ -144,13 +144,14 @@ export class SteadyLoad {
         const timeoutMs = this.options.timeoutMs ?? 15_000;
         return new Promise((resolve) => {
             const finish = once(resolve);
+            const open = () => this.connection().request({ ":method": req.method, ":path": req.path, ...(req.headers ?? {}) });
             let stream: http2.ClientHttp2Stream;
             try {
-                stream = this.connection().request({ ":method": req.method, ":path": req.path, ...(req.headers ?? {}) });
+                stream = open();
             } catch {
                 // The connection went away between the check and the request: nothing was sent.
                 goneAway.add(this.session as http2.ClientHttp2Session);
-                stream = this.connection().request({ ":method": req.method, ":path": req.path, ...(req.headers ?? {}) });
+                stream = open();
             }
             let status = 0;
             stream.setTimeout(timeoutMs, () => stream.close(http2.constants.NGHTTP2_CANCEL));

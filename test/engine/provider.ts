@@ -75,6 +75,7 @@ export {
 export { createNetwork, createVolume, deleteNetwork, deleteVolume, NetworkInputs, readNetwork, readVolume, VolumeInputs } from "./providerNetworkVolume";
 // Container Read: providerRead.ts.
 import { readContainer } from "./providerRead";
+import { demux } from "../../cli/dockerEngine";
 export { readContainer, ReadOptions } from "./providerRead";
 
 // ---------------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ export async function createContainer(docker: Docker, name: string, inputs: Cont
     let containerLogs: string | undefined;
     if (inputs.attach ?? false) {
         await container.wait({ condition: "not-running" });
-        if (inputs.logs ?? false) containerLogs = demuxLogs(await container.logs({ stdout: true, stderr: true, follow: false }));
+        if (inputs.logs ?? false) containerLogs = demux(await container.logs({ stdout: true, stderr: true, follow: false }));
     }
 
     const state = await readContainer(docker, id, inputs, { creationTime });
@@ -395,16 +396,4 @@ function volumesToDocker(volumes: VolumeMountInput[]) {
         binds.push(`${source}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
     }
     return { volumes: anonymous, binds, volumesFrom };
-}
-
-/** Docker's multiplexed log stream (8-byte frame headers) to text. */
-function demuxLogs(raw: Buffer): string {
-    const out: Buffer[] = [];
-    let i = 0;
-    while (i + 8 <= raw.length && raw[i] <= 2 && raw[i + 1] === 0) {
-        const size = raw.readUInt32BE(i + 4);
-        out.push(raw.subarray(i + 8, i + 8 + size));
-        i += 8 + size;
-    }
-    return i === 0 ? raw.toString("utf8") : Buffer.concat(out).toString("utf8");
 }
